@@ -1,0 +1,109 @@
+"""Pluggable equality for law checks (``docs/catcore.md``, "Equality").
+
+An equality is a callable ``eq(a, b) -> bool`` with ``explain(a, b) -> str`` describing a
+mismatch. :class:`Exact` is Python equality (FinSet, Vect over Q); :class:`Tolerance` compares
+floating-point data symmetrically, shape and dtype first; :class:`UpToFunctor` compares images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Equality(Protocol):
+    def __call__(self, a: Any, b: Any) -> bool: ...
+
+    def explain(self, a: Any, b: Any) -> str: ...
+
+
+@dataclass(frozen=True)
+class Exact:
+    """``a == b`` (structural equality of the objects' own ``__eq__``)."""
+
+    def __call__(self, a: Any, b: Any) -> bool:
+        return bool(a == b)
+
+    def explain(self, a: Any, b: Any) -> str:
+        return f"{a!r} != {b!r}"
+
+
+def as_array(x: Any) -> np.ndarray:
+    """Numeric data of ``x``: its ``array()`` method if it has one, else ``np.asarray(x)``."""
+    if hasattr(x, "array") and callable(x.array):
+        return np.asarray(x.array())
+    return np.asarray(x)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Numeric closeness, symmetric in its arguments.
+
+    ``|a - b| <= atol + rtol * max(|a|, |b|)`` elementwise, after checking that shapes agree
+    and that both are numeric. ``key`` maps a value to the array compared (default
+    :func:`as_array`; a morphism exposes its data through ``array()``). Morphisms with
+    ``dom``/``cod`` must also agree on those, exactly.
+    """
+
+    rtol: float = 1e-7
+    atol: float = 1e-9
+    key: Callable[[Any], np.ndarray] = field(default=as_array)
+
+    def _mismatch(self, a: Any, b: Any) -> str | None:
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            if len(a) != len(b):
+                return f"lengths differ: {len(a)} vs {len(b)}"
+            for i, (x, y) in enumerate(zip(a, b)):
+                if (why := self._mismatch(x, y)) is not None:
+                    return f"item {i}: {why}"
+            return None
+        for end in ("dom", "cod"):
+            if hasattr(a, end) and hasattr(b, end):
+                x, y = getattr(a, end), getattr(b, end)
+                if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+                    why = self._mismatch(np.asarray(x), np.asarray(y))
+                else:
+                    why = None if x == y else f"{x!r} vs {y!r}"
+                if why is not None:
+                    return f"{end} differs: {why}"
+        x, y = self.key(a), self.key(b)
+        if x.shape != y.shape:
+            return f"shapes differ: {x.shape} vs {y.shape}"
+        if x.dtype.kind not in "biufc" or y.dtype.kind not in "biufc":
+            return f"non-numeric data: dtypes {x.dtype} and {y.dtype}"
+        wide = np.complex128 if "c" in x.dtype.kind + y.dtype.kind else np.float64
+        x, y = x.astype(wide), y.astype(wide)
+        bound = self.atol + self.rtol * np.maximum(np.abs(x), np.abs(y))
+        gap = np.abs(x - y)
+        bad = ~(gap <= bound)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            return (
+                f"{int(bad.sum())} of {bad.size} entries differ beyond rtol={self.rtol}, "
+                f"atol={self.atol}; max |a-b| = {float(np.nanmax(gap)):.3g}, first at {idx}: "
+                f"{x[idx]!r} vs {y[idx]!r}"
+            )
+        return None
+
+    def __call__(self, a: Any, b: Any) -> bool:
+        return self._mismatch(a, b) is None
+
+    def explain(self, a: Any, b: Any) -> str:
+        return self._mismatch(a, b) or "equal within tolerance"
+
+
+@dataclass(frozen=True)
+class UpToFunctor:
+    """``a ~ b`` iff ``inner(F(a), F(b))``: equality after applying a functor (or any map)."""
+
+    functor: Callable[[Any], Any]
+    inner: Equality = field(default_factory=Exact)
+
+    def __call__(self, a: Any, b: Any) -> bool:
+        return self.inner(self.functor(a), self.functor(b))
+
+    def explain(self, a: Any, b: Any) -> str:
+        return "after the functor: " + self.inner.explain(self.functor(a), self.functor(b))

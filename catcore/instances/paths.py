@@ -1,0 +1,286 @@
+"""Moore paths in R^n and their homotopies (``docs/catcore.md``, "Paths and homotopies").
+
+A path ``gamma: [0, T] -> R^n`` (Def 2.1 of the paper) runs from ``gamma(0)`` to
+``gamma(T)``. Concatenation adds durations, so it is strictly associative and the constant
+path of duration 0 is a strict identity: no reparametrization is needed. A homotopy
+``H: gamma0 => gamma1`` (Def 3.1) is ``H(s, t)`` with ``s`` the *normalized* time in
+``[0, 1]``, ``H(s, 0) = gamma0(s T0)``, ``H(s, 1) = gamma1(s T1)``, ends fixed, and a
+duration ``T(t)`` interpolating the two. Boundary conditions are checked on a grid at
+construction. Objects are points (1-D arrays) compared within ``atol``.
+
+Horizontal composition runs both homotopies with the same parameter ``t``, so the
+interchange law holds exactly. Vertical composition runs each homotopy at double speed
+(as classical path concatenation does), so it is unital and associative up to an
+increasing reparametrization of ``t``: :class:`UpToReparametrization` is the equality the
+vertical laws use (``Paths.vertical_equality``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from catcore.category import Morphism
+from catcore.equality import Tolerance
+from catcore.errors import MorphismError
+from catcore.twocell import TwoCategory, TwoCell
+
+PathFn = Callable[[np.ndarray], np.ndarray]
+HomotopyFn = Callable[[np.ndarray, float], np.ndarray]
+
+
+class Path(Morphism):
+    """A path of ``duration`` given by ``fn(times) -> (len(times), n)`` points."""
+
+    def __init__(self, category: Paths, fn: PathFn, duration: float):
+        if not (np.isfinite(duration) and duration >= 0):
+            raise MorphismError(f"duration must be finite and >= 0, got {duration!r}")
+        self.category, self.fn, self.duration = category, fn, float(duration)
+        ends = self.sample(np.array([0.0, self.duration]))
+        if ends.shape != (2, category.dim):
+            raise MorphismError(
+                f"path values have shape {ends.shape[1:]}, expected ({category.dim},)"
+            )
+        self._dom, self._cod = ends[0], ends[1]
+
+    @property
+    def dom(self) -> np.ndarray:
+        return self._dom
+
+    @property
+    def cod(self) -> np.ndarray:
+        return self._cod
+
+    def sample(self, times: np.ndarray) -> np.ndarray:
+        """Points at ``times`` (clipped to ``[0, duration]``)."""
+        t = np.clip(np.asarray(times, dtype=float), 0.0, self.duration)
+        return np.asarray(self.fn(t), dtype=float).reshape(len(t), self.category.dim)
+
+    def normalized(self, s: np.ndarray) -> np.ndarray:
+        """Points at normalized times ``s`` in ``[0, 1]``."""
+        return self.sample(np.asarray(s, dtype=float) * self.duration)
+
+    def array(self) -> np.ndarray:
+        """Duration followed by samples on the category's normalized grid (for equality)."""
+        return np.concatenate([[self.duration], self.normalized(self.category.grid).ravel()])
+
+    def __repr__(self) -> str:
+        ends = f"{self.dom.round(4).tolist()} -> {self.cod.round(4).tolist()}"
+        return f"Path({ends}, T={self.duration:g})"
+
+
+class Homotopy(TwoCell):
+    """A 2-cell ``source => target``: ``fn(s, t)`` over normalized ``s`` and ``duration(t)``."""
+
+    def __init__(
+        self,
+        category: Paths,
+        source: Path,
+        target: Path,
+        fn: HomotopyFn,
+        duration: Callable[[float], float],
+    ):
+        self.category, self._source, self._target = category, source, target
+        self.fn, self.duration = fn, duration
+        category.check_homotopy(self)
+
+    @property
+    def source(self) -> Path:
+        return self._source
+
+    @property
+    def target(self) -> Path:
+        return self._target
+
+    def at(self, s: np.ndarray, t: float) -> np.ndarray:
+        """Points ``H(s, t)`` for normalized times ``s``."""
+        s = np.clip(np.asarray(s, dtype=float), 0.0, 1.0)
+        return np.asarray(self.fn(s, float(t)), dtype=float).reshape(len(s), self.category.dim)
+
+    def path_at(self, t: float) -> Path:
+        """The intermediate path ``H(., t)`` as a :class:`Path`."""
+        T = self.duration(t)
+        return Path(self.category, lambda times: self.at(times / T if T else times * 0, t), T)
+
+    def array(self) -> np.ndarray:
+        g = self.category.grid
+        rows = [np.concatenate([[self.duration(t)], self.at(g, t).ravel()]) for t in g]
+        return np.concatenate(rows)
+
+
+@dataclass(frozen=True)
+class UpToReparametrization:
+    """Homotopies equal up to an increasing reparametrization of the parameter ``t``.
+
+    A homotopy is a curve ``t -> (T(t), H(., t))`` in the space of paths (sampled on the
+    category's normalized grid). Each side is sampled at ``samples`` values of ``t`` and its
+    polyline is resampled at constant speed (arc-length parametrization, which forgets the
+    original speed and any pauses). The canonical forms must agree entrywise within
+    ``atol + rtol * L``, ``L`` the larger of the two arc lengths (symmetric). Homotopies
+    affine in ``t`` between dyadic breakpoints (straight homotopies and their vertical
+    composites) are represented exactly; curved ones carry a discretization error of
+    relative order ``(curvature * L / samples)^2``, which ``rtol`` absorbs.
+    """
+
+    atol: float = 1e-7
+    rtol: float = 1e-4
+    samples: int = 257
+
+    def canonical(self, h: Homotopy) -> tuple[np.ndarray, float]:
+        """The constant-speed resampling of ``h`` (one row per resampled ``t``) and its length."""
+        grid = h.category.grid
+        ts = np.linspace(0.0, 1.0, self.samples)
+        curve = np.stack([np.concatenate([[h.duration(t)], h.at(grid, t).ravel()]) for t in ts])
+        length = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
+        u = np.linspace(0.0, length[-1], len(grid))
+        rows = [np.interp(u, length, curve[:, j]) for j in range(curve.shape[1])]
+        return np.stack(rows, axis=1), float(length[-1])
+
+    def _gap(self, a: Homotopy, b: Homotopy) -> tuple[float, float]:
+        (x, la), (y, lb) = self.canonical(a), self.canonical(b)
+        if x.shape != y.shape:
+            return float("inf"), 0.0
+        return float(np.max(np.abs(x - y))), self.atol + self.rtol * max(la, lb)
+
+    def __call__(self, a: Homotopy, b: Homotopy) -> bool:
+        gap, bound = self._gap(a, b)
+        return gap <= bound
+
+    def explain(self, a: Homotopy, b: Homotopy) -> str:
+        gap, bound = self._gap(a, b)
+        verdict = "within" if gap <= bound else "beyond"
+        return f"after arc-length reparametrization max |a-b| = {gap:.3g}, {verdict} {bound:.3g}"
+
+
+class Paths(TwoCategory):
+    """Moore paths in ``R^dim`` with homotopies; arrows and 2-cells compare on a grid.
+
+    ``equality`` compares arrows and 2-cells pointwise on the grid (within ``atol``);
+    ``vertical_equality`` compares 2-cells up to reparametrization of ``t``.
+    """
+
+    def __init__(self, dim: int, atol: float = 1e-9, grid_size: int = 33):
+        self.dim, self.atol = int(dim), float(atol)
+        self.grid = np.linspace(0.0, 1.0, grid_size)
+        self.name = f"Paths(R^{dim})"
+        self.equality = Tolerance(rtol=1e-9, atol=atol)
+        self.vertical_equality = UpToReparametrization(atol=max(1e-7, atol))
+
+    def same_object(self, a: Any, b: Any) -> bool:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=self.atol))
+
+    def same_arrow(self, f: Morphism, g: Morphism) -> bool:
+        return f is g or self.equality(f, g)
+
+    # arrows
+    def point(self, x: Any) -> np.ndarray:
+        x = np.asarray(x, dtype=float).reshape(-1)
+        if x.shape != (self.dim,):
+            raise MorphismError(f"point has {x.size} coordinates, expected {self.dim}")
+        return x
+
+    def identity(self, obj: Any) -> Path:
+        x = self.point(obj)
+        return Path(self, lambda t: np.broadcast_to(x, (len(t), self.dim)), 0.0)
+
+    def linear(self, a: Any, b: Any, duration: float = 1.0) -> Path:
+        """The straight segment ``a -> b`` traversed at constant speed."""
+        a, b = self.point(a), self.point(b)
+        if duration == 0 and not self.same_object(a, b):
+            raise MorphismError("a segment between distinct points needs a positive duration")
+        T = float(duration)
+        return Path(self, lambda t: a + np.outer(t / T if T else t * 0, b - a), T)
+
+    def through(self, knots: Any, times: Any | None = None) -> Path:
+        """Piecewise-linear path through ``knots`` (``(K, dim)``) at increasing ``times``."""
+        k = np.asarray(knots, dtype=float)
+        if k.ndim != 2 or k.shape[1] != self.dim or len(k) == 0:
+            raise MorphismError(f"knots must have shape (K, {self.dim}), got {k.shape}")
+        ts = np.arange(len(k), dtype=float) if times is None else np.asarray(times, dtype=float)
+        if ts.shape != (len(k),) or ts[0] != 0 or np.any(np.diff(ts) <= 0):
+            raise MorphismError("times must start at 0 and increase strictly, one per knot")
+
+        def fn(t: np.ndarray) -> np.ndarray:
+            return np.stack([np.interp(t, ts, k[:, j]) for j in range(self.dim)], axis=1)
+
+        return Path(self, fn, ts[-1])
+
+    def _compose(self, f: Path, g: Path) -> Path:
+        T1 = f.duration
+
+        def fn(t: np.ndarray) -> np.ndarray:
+            return np.where((t <= T1)[:, None], f.sample(t), g.sample(t - T1))
+
+        return Path(self, fn, T1 + g.duration)
+
+    # 2-cells
+    def check_homotopy(self, h: Homotopy) -> None:
+        """Def 3.1 boundary conditions on the grid; :class:`MorphismError` names the first
+        that fails."""
+        g, src, tgt = self.grid, h.source, h.target
+        if not self.same_object(src.dom, tgt.dom) or not self.same_object(src.cod, tgt.cod):
+            raise MorphismError("a homotopy needs paths with the same ends")
+        ends = np.stack([h.at(np.array([0.0, 1.0]), t) for t in g])
+        checks = {
+            "H(s,0) = source": (h.at(g, 0.0), src.normalized(g)),
+            "H(s,1) = target": (h.at(g, 1.0), tgt.normalized(g)),
+            "H(0,t) = start": (ends[:, 0], np.tile(src.dom, (len(g), 1))),
+            "H(1,t) = end": (ends[:, 1], np.tile(src.cod, (len(g), 1))),
+            "T(0), T(1)": (
+                np.array([h.duration(0.0), h.duration(1.0)]),
+                np.array([src.duration, tgt.duration]),
+            ),
+        }
+        for name, (got, want) in checks.items():
+            err = float(np.max(np.abs(got - want))) if got.size else 0.0
+            if err > self.atol:
+                raise MorphismError(
+                    f"homotopy violates {name}: max deviation {err:.3g} > atol {self.atol:g}"
+                )
+
+    def homotopy(
+        self,
+        source: Path,
+        target: Path,
+        fn: HomotopyFn,
+        duration: Callable[[float], float] | None = None,
+    ) -> Homotopy:
+        """A homotopy from its map ``fn(s, t)``; duration interpolates linearly by default."""
+        T0, T1 = source.duration, target.duration
+        return Homotopy(self, source, target, fn, duration or (lambda t: (1 - t) * T0 + t * T1))
+
+    def straight(self, source: Path, target: Path) -> Homotopy:
+        """The straight-line homotopy ``(1 - t) source + t target`` (fine in convex R^n)."""
+        return self.homotopy(
+            source, target, lambda s, t: (1 - t) * source.normalized(s) + t * target.normalized(s)
+        )
+
+    def id2(self, f: Path) -> Homotopy:
+        return self.homotopy(f, f, lambda s, t: f.normalized(s))
+
+    def _vcompose(self, alpha: Homotopy, beta: Homotopy) -> Homotopy:
+        def fn(s: np.ndarray, t: float) -> np.ndarray:
+            return alpha.at(s, 2 * t) if t <= 0.5 else beta.at(s, 2 * t - 1)
+
+        def duration(t: float) -> float:
+            return alpha.duration(2 * t) if t <= 0.5 else beta.duration(2 * t - 1)
+
+        return Homotopy(self, alpha.source, beta.target, fn, duration)
+
+    def _hcompose(self, alpha: Homotopy, gamma: Homotopy) -> Homotopy:
+        def fn(s: np.ndarray, t: float) -> np.ndarray:
+            a, b = alpha.duration(t), gamma.duration(t)
+            tau, total = s * (a + b), a + b
+            if total == 0:
+                return alpha.at(s, t)
+            first = alpha.at(np.divide(tau, a, out=np.zeros_like(tau), where=a > 0), t)
+            second = gamma.at(np.divide(tau - a, b, out=np.zeros_like(tau), where=b > 0), t)
+            return np.where((tau <= a)[:, None], first, second)
+
+        source = alpha.source >> gamma.source
+        target = alpha.target >> gamma.target
+        return Homotopy(self, source, target, fn, lambda t: alpha.duration(t) + gamma.duration(t))
