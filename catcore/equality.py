@@ -81,9 +81,11 @@ class Tolerance:
         bad = ~(gap <= bound)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            finite = gap[np.isfinite(gap)]
+            worst = float(finite.max()) if finite.size else float("nan")
             return (
                 f"{int(bad.sum())} of {bad.size} entries differ beyond rtol={self.rtol}, "
-                f"atol={self.atol}; max |a-b| = {float(np.nanmax(gap)):.3g}, first at {idx}: "
+                f"atol={self.atol}; max finite |a-b| = {worst:.3g}, first at {idx}: "
                 f"{x[idx]!r} vs {y[idx]!r}"
             )
         return None

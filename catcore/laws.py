@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from catcore.equality import Equality, Exact
@@ -130,11 +130,14 @@ def check(
     gens: Mapping[str, st.SearchStrategy],
     eq: Equality | None = None,
     max_examples: int | None = None,
+    shrink: bool = True,
 ) -> Report:
     """Check every law of ``ruleset`` on examples drawn from ``gens[law.needs]``.
 
     Each law is searched independently with hypothesis; a failing law reports the shrunk
-    counterexample. A law whose generator is absent is listed in ``report.missing``.
+    counterexample (``shrink=False`` reports the first one found, for laws whose examples
+    are expensive to evaluate). A law whose generator is absent is listed in
+    ``report.missing``. ``max_examples`` overrides the active hypothesis profile.
     """
     eq = eq or Exact()
     report = Report(ruleset.name)
@@ -142,12 +145,17 @@ def check(
         if law.needs not in gens:
             report.missing.append(f"{law.name} (needs {law.needs!r})")
             continue
-        _search(law, gens[law.needs], eq, report, max_examples)
+        _search(law, gens[law.needs], eq, report, max_examples, shrink)
     return report
 
 
 def _search(
-    law: Law, strategy: st.SearchStrategy, eq: Equality, report: Report, max_examples: int | None
+    law: Law,
+    strategy: st.SearchStrategy,
+    eq: Equality,
+    report: Report,
+    max_examples: int | None,
+    shrink: bool,
 ) -> None:
     report.checked[law.name] = 0
     report.vacuous[law.name] = 0
@@ -169,6 +177,8 @@ def _search(
     }
     if max_examples is not None:
         overrides["max_examples"] = max_examples
+    if not shrink:
+        overrides["phases"] = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
     runner = settings(**overrides)(given(strategy)(probe))
     try:
         runner()

@@ -229,7 +229,11 @@ def _vect_checks(V: _VectBase, hom: Callable) -> list[BuiltinCheck]:
 def builtin_checks() -> list[BuiltinCheck]:
     """Every applicable law suite on every built-in instance."""
     poset_objects = st.sampled_from(divisors12.elements)
-    cells = {"cell": plane_cells(1).map(lambda c: c[0]), "vchain3": plane_cells(3), "interchange": plane_interchange()}
+    cells = {
+        "cell": plane_cells(1).map(lambda c: c[0]),
+        "vchain3": plane_cells(3),
+        "interchange": plane_interchange(),
+    }
     return [
         BuiltinCheck(
             "FinSet", category_laws(FinSet), category_gens(finsets, hom=finset_hom), FinSet.equality

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 #: Modules of :mod:`adapters.cli` that contribute subcommands, in ``--help`` order.
-SUBCOMMANDS: tuple[str, ...] = ("reproduce", "laws")
+SUBCOMMANDS: tuple[str, ...] = ("reproduce", "verify", "limits", "laws", "prove")
 
 
 class UsageError(Exception):

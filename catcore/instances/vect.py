@@ -246,6 +246,8 @@ class NumericVectCategory(_VectBase):
     def preservation_defect(self, image_cone: Cone, target: Limit) -> dict[str, Any]:
         """Principal angles between the image cone's and the limit's subspaces of the product."""
         nodes = target.diagram.nodes
+        if not nodes:
+            return {"principal_angles": []}
         a = np.vstack([image_cone.legs[n].matrix for n in nodes])
         b = np.vstack([target.leg(n).matrix for n in nodes])
         if min(a.shape) == 0 or min(b.shape) == 0:

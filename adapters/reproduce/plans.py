@@ -1,0 +1,65 @@
+"""Run sizes of ``catcore reproduce``: how many networks, samples and seeds each study uses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one reproduction. ``quick`` fits in 10 minutes on 2 CPU cores, ``full`` in
+    90; ``tiny`` is a smoke test of the whole pipeline (seconds to a minute)."""
+
+    name: str
+    law_examples: int
+    functor_steps: int
+    homotopy_networks: int
+    homotopy_steps: int
+    homotopy_curved: int
+    persistence_networks: int
+    persistence_samples: int
+    persistence_radii: tuple[float, ...]
+    persistence_epochs: int
+    transfer_seeds: tuple[int, ...]
+    transfer_epochs: int
+    limits_epochs: int
+    limits_probe: int = 64
+    functor_cases: tuple[str, ...] = (
+        "mlp (eval)", "cnn_bn (eval)", "small_resnet (eval)", "mlp+BatchNorm (train mode, control)",
+    )  # fmt: skip
+    eps: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.homotopy_networks < 2 or self.persistence_networks < 2:
+            raise ValueError("a study needs at least 2 networks")
+        if not self.eps > 0:
+            raise ValueError(f"eps must be positive, got {self.eps}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PLANS: dict[str, Plan] = {
+    "tiny": Plan(
+        "tiny",
+        3,
+        5,
+        4,
+        60,
+        0,
+        4,
+        200,
+        (0.1,),
+        3,
+        (0,),
+        3,
+        3,
+        limits_probe=24,
+        functor_cases=("mlp (eval)", "mlp+BatchNorm (train mode, control)"),
+    ),
+    "quick": Plan("quick", 10, 20, 16, 300, 2, 10, 1000, (0.03, 0.1, 0.3), 20, (0, 1), 20, 20),
+    "full": Plan(
+        "full", 50, 40, 40, 600, 6, 30, 5000, (0.01, 0.03, 0.1, 0.3), 40, (0, 1, 2), 30, 40
+    ),
+}
