@@ -181,7 +181,7 @@ def markdown(results: dict[str, Any], figs: dict[str, Path], out: Path) -> str:
         "# catcore reproduce: report",
         "",
         f"Plan `{plan['name']}` (seed {results['seed']}), embedded digits data; "
-        f"{results['seconds']:.0f} s for this run (studies reused from the store count 0).",
+        f"this run took {results['seconds']:.0f} s (studies reused from the store take no time).",
         "",
         "## Claims",
         "",
