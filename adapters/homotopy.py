@@ -34,6 +34,8 @@ permuted ``pi(b)`` is at most ``eps`` (plain first, aligned only if plain fails)
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +65,7 @@ from adapters.barrier import (
 )
 from adapters.bezier import Bezier
 from adapters.engine import Engine
+from adapters.executor import Executor, WorkItem, run_items, work_key
 from adapters.params import ParamSpace, stat_modules
 from adapters.store import Store, digest
 
@@ -71,6 +74,8 @@ __all__ = [
     "Homotopic",
     "Witness",
     "are_homotopic",
+    "built",
+    "exact_chunk",
     "homotopy_classes",
     "loss_barrier",
     "loss_id",
@@ -420,6 +425,7 @@ class _Tester:
         self.perms: dict[tuple[int, int], Permutation] = {}
         self.kinds = ["plain"] + (["aligned"] if aligner is not None else [])
         self.results: dict[tuple[int, int], dict[str, dict]] = {}
+        self.remote_evaluations = 0  # spent by workers (exact mode with an executor)
         self.reused: set[tuple[int, int]] = set()
         base = {k: settings[k] for k in ("grid", "tol", "peaks", "max_evals")}
         self.exact_mode = digest("exact", base)
@@ -449,9 +455,12 @@ class _Tester:
             self.perms[(u, v)] = self.aligner(self.pts[u], self.pts[v])
         return self.perms[(u, v)]
 
+    def target(self, u: int, v: int, kind: str) -> Tensor:
+        """The end of the candidate segment from ``u``: ``v``, or ``pi(v)`` aligned to ``u``."""
+        return self.pts[v] if kind == "plain" else self.perm(u, v)(self.pts[v])
+
     def scan(self, u: int, v: int, kind: str) -> Scan:
-        b = self.pts[v] if kind == "plain" else self.perm(u, v)(self.pts[v])
-        curve = linear_curve(self.pts[u], b)
+        curve = linear_curve(self.pts[u], self.target(u, v, kind))
         return Scan(curve, self.losses[u], self.losses[v], self.settings["grid"])
 
     def record(self, u: int, v: int, kind: str, r: Barrier, exact: bool) -> dict:
@@ -618,6 +627,107 @@ def _exact(t: _Tester, order: list[tuple[int, int]], batch: int, bar: Any) -> No
         bar.update(len(chunk))
 
 
+def _exact_items(
+    t: _Tester, order: list[tuple[int, int]], batch: int, bar: Any, executor: Executor,
+    recipe: tuple[Callable[..., Engine], Sequence[Any]],
+) -> None:  # fmt: skip
+    """:func:`_exact` with each chunk's missing barriers as one work item, run by
+    ``executor``: the same chunks and batched calls, so the same results."""
+    fn, args = recipe
+    if t.lf.engine is None:
+        raise TypeError("an executor computes barriers of an Engine's loss; got a callable")
+    if loss_id(built(fn, json.dumps(list(args)))) != loss_id(t.lf.engine):
+        raise ValueError(f"loss_recipe {fn.__qualname__}{tuple(args)!r} does not rebuild the "
+                         "loss of this call (a different loss identity)")  # fmt: skip
+    s = t.settings
+    opts = {k: s[k] for k in ("grid", "tol", "peaks", "max_evals")}
+    oriented = [t.orient(i, j) for i, j in order]
+    items, todos, sizes = [], {}, {}
+    for start in range(0, len(oriented), batch):
+        chunk = oriented[start : start + batch]
+        todo = []
+        for u, v in chunk:
+            for kind in t.kinds:
+                hit = t.stored(u, v, kind, exact=True)
+                if hit is not None:
+                    t.reuse(u, v, kind, hit)
+                else:
+                    todo.append((u, v, kind))
+        if not todo:
+            bar.update(len(chunk))
+            continue
+        pair_keys = [t.key(u, v, kind, t.exact_mode) for u, v, kind in todo]
+        entries = [[t.pts[u].tolist(), t.target(u, v, kind).tolist(), t.losses[u], t.losses[v]]
+                   for u, v, kind in todo]  # fmt: skip
+        key = work_key("barriers", pair_keys)
+        items.append(WorkItem(key, exact_chunk, (fn, list(args), entries, opts)))
+        todos[key], sizes[key] = (todo, pair_keys), len(chunk)
+    view = _PairStore(t.store, {k: keys for k, (_, keys) in todos.items()})
+    results = run_items(items, executor, view, _ChunkBar(bar, [sizes[i.key] for i in items]))
+    for key, summaries in results.items():
+        for (u, v, kind), summary in zip(todos[key][0], summaries):
+            t.results.setdefault((u, v), {})[kind] = summary
+            t.remote_evaluations += summary["evaluations"]
+
+
+@functools.lru_cache(maxsize=8)
+def built(fn: Callable[..., Any], args_json: str) -> Any:
+    """``fn(*json.loads(args_json))``, built once per process (a worker's engine cache)."""
+    return fn(*json.loads(args_json))
+
+
+def exact_chunk(fn: Callable[..., Engine], args: list, entries: list[list],
+                settings: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """The work item of an exact all-pairs run: the barriers, to tolerance, of the straight
+    segments ``entries = [[a, b, loss_a, loss_b], ...]`` on the loss ``fn(*args)`` (an
+    :class:`~adapters.engine.Engine`), their coarse grids evaluated in one batched call as
+    :func:`homotopy_classes` does. Returns one summary per entry."""
+    lf = LossFunction(built(fn, json.dumps(args)))
+    dtype = lf.engine.dtype  # type: ignore[union-attr]
+    scans = [Scan(linear_curve(torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype)),
+                  la, lb, settings["grid"]) for a, b, la, lb in entries]  # fmt: skip
+    evaluate_stage(lf, scans, all_levels=True)
+    out = []
+    for sc in scans:
+        status = refine(lf, sc, tol=settings["tol"], peaks=settings["peaks"],
+                        max_evals=settings["max_evals"])  # fmt: skip
+        r = sc.result(status)
+        out.append({"height": r.height, "t": r.t, "status": r.status, "evaluations": r.evaluations})
+    return out
+
+
+class _PairStore:
+    """The store as :func:`~adapters.executor.run_items` sees it for exact chunks: a
+    chunk's result is written as its pairs' own keys, in one transaction (so stores
+    written by either path serve both)."""
+
+    def __init__(self, store: Store | None, pairs: dict[str, list[str]]) -> None:
+        self.store, self.pairs = store, pairs
+
+    def __contains__(self, key: object) -> bool:
+        return self.store is not None and all(k in self.store for k in self.pairs[key])  # type: ignore[index]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        assert self.store is not None
+        return [self.store.get(k) for k in self.pairs[key]]
+
+    def put(self, key: str, value: Any) -> None:
+        if self.store is not None:
+            self.store.put_many(dict(zip(self.pairs[key], value)))
+
+
+class _ChunkBar:
+    """A pair progress bar advanced by whole chunks (``update(n)`` counts chunks)."""
+
+    def __init__(self, bar: Any, sizes: list[int]) -> None:
+        self.bar, self.sizes = bar, sorted(sizes, reverse=True)
+
+    def update(self, n: int) -> None:
+        for _ in range(n):
+            if self.sizes:
+                self.bar.update(self.sizes.pop())
+
+
 def _graph(t: _Tester, N: int) -> nx.Graph:
     G = nx.Graph()
     G.add_nodes_from((i, {"loss": float(t.losses[i])}) for i in range(N))
@@ -655,6 +765,8 @@ def homotopy_classes(
     store: Store | None = None,
     loss_key: str | None = None,
     progress: bool | None = None,
+    executor: Executor | None = None,
+    loss_recipe: tuple[Callable[..., Engine], Sequence[Any]] | None = None,
 ) -> Classes:
     """Homotopy classes of ``points`` at barrier threshold ``eps`` (module docstring).
 
@@ -669,8 +781,17 @@ def homotopy_classes(
     same loss, points and settings. ``loss_key`` names the loss in the store (derived for
     an engine; required for a callable). ``progress``: a progress bar (default: when
     stderr is a terminal).
+
+    ``executor`` (with ``exact``): run the chunks of pairs as work items there
+    (:mod:`adapters.executor`); ``loss_recipe = (fn, args)`` is a module-level function and
+    JSON arguments that rebuild the same :class:`~adapters.engine.Engine` in a worker
+    (checked against the loss identity). The pruned search always runs in this process.
+    See ``docs/cluster.md``.
     """
     _check_eps(eps)
+    if executor is not None and exact and loss_recipe is None:
+        raise ValueError("an executor needs loss_recipe=(fn, args) to rebuild the loss in "
+                         "its workers")  # fmt: skip
     lf = LossFunction.of(loss)
     before = lf.evaluations
     pts = _as_points(points, lf)
@@ -687,7 +808,10 @@ def homotopy_classes(
     tester = _Tester(lf, pts, losses, hashes, eps, settings, store, loss_key, aligner)
     pairs = _pair_order(pts, order)
     with _progress(len(pairs), progress) as bar:
-        if exact:
+        if exact and executor is not None:
+            assert loss_recipe is not None
+            _exact_items(tester, pairs, max(1, batch or N), bar, executor, loss_recipe)
+        elif exact:
             _exact(tester, pairs, max(1, batch or N), bar)
         else:
             _pruned(tester, pairs, N, max(1, batch or N), bar)
@@ -700,7 +824,7 @@ def homotopy_classes(
     Z = single_linkage(N, [(u, v, d["barrier"]) for u, v, d in G.edges(data=True)])
     return Classes(
         labels=labels, eps=float(eps), graph=G, linkage=Z,
-        evaluations=lf.evaluations - before, points=pts, exact=exact,
+        evaluations=lf.evaluations - before + tester.remote_evaluations, points=pts, exact=exact,
         aligned=aligner is not None, pairs_total=len(pairs),
         pairs_tested=G.number_of_edges(), pairs_reused=len(tester.reused),
         settings=settings, _perm=tester.perm if aligner is not None else None,

@@ -19,6 +19,7 @@ the parents' checkpoints) and finished barrier pairs are stored as they finish.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +31,7 @@ import torch
 
 from adapters.data import Split, digits
 from adapters.engine import Engine
+from adapters.executor import Executor, LocalExecutor, WorkItem, run_items
 from adapters.homotopy import Classes, are_homotopic, homotopy_classes
 from adapters.models import mlp
 from adapters.store import Store, digest
@@ -117,50 +119,128 @@ def ensemble_plan(
 
 def train_ensemble(
     plan: Sequence[RunSpec],
-    data: Split,
+    data: Split | None = None,
     *,
     hidden: Sequence[int] = (32,),
     data_seed: int = 0,
     store: Store | None = None,
     progress: bool | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Train every run of ``plan`` (parents before children) and return ``name -> theta``.
-    Roots record checkpoints at the quarters; a finished run (and each root's checkpoints)
-    is stored under its specification's key and not retrained."""
+    """Train every run of ``plan`` and return ``name -> theta``, in two rounds of work items
+    (:func:`adapters.executor.run_items`): the roots, then the children from their parents'
+    stored checkpoints. Roots record checkpoints at the quarters; a finished run (and each
+    root's checkpoints, in the same transaction) is stored under its specification's key
+    (``run/...``, ``ckpt/...``) and not retrained.
+
+    ``data``: the split to train on, ``digits(seed=data_seed)`` when ``None`` (the keys
+    assume it). ``executor``: where the runs train (default: this process, one after the
+    other, torch threads unchanged); a pool or Ray worker rebuilds ``digits(seed=data_seed)``
+    itself, so with an executor ``data`` must be that split. See ``docs/cluster.md``."""
     store = store if store is not None else Store(None)
+    if executor is not None and data is not None and not _is_digits(data, data_seed):
+        raise ValueError(f"with an executor the workers train on digits(seed={data_seed}); "
+                         f"got a different split {data!r}")  # fmt: skip
+    if executor is None:
+        executor, ship = LocalExecutor(0, threads=None), data
+    else:
+        ship = None
     by_name = {r.name: r for r in plan}
-    out: dict[str, torch.Tensor] = {}
+    for spec in plan:
+        parent = by_name.get(spec.parent) if spec.parent is not None else None
+        if spec.parent is not None and (parent is None or parent.parent is not None):
+            raise ValueError(f"run {spec.name} must branch from a root of the plan, "
+                             f"got parent {spec.parent!r}")  # fmt: skip
+    keys = {r.name: r.key(hidden, data_seed) for r in plan}
     from tqdm.auto import tqdm
 
     show = progress if progress is not None else _isatty()
-    for spec in tqdm(plan, desc="train ensemble", unit="net", disable=not show):
-        key = f"run/{spec.key(hidden, data_seed)}"
-        hit = store.get(key)
-        if hit is None:
-            hit = _train_one(spec, by_name, data, hidden, data_seed, store)
-            store.put(key, hit)
-        out[spec.name] = torch.tensor(hit["theta"], dtype=torch.float32)
+    out: dict[str, torch.Tensor] = {}
+    with tqdm(total=len(plan), desc="train ensemble", unit="net", disable=not show) as bar:
+        roots = [r for r in plan if r.parent is None]
+        items = [WorkItem(f"run/{keys[r.name]}", train_run, (asdict(r), list(hidden), data_seed),
+                          {"data": ship}) for r in roots]  # fmt: skip
+        view = _RootStore(store, {f"run/{keys[r.name]}": f"ckpt/{keys[r.name]}" for r in roots})
+        done = run_items(items, executor, view, bar, desc="train ensemble")
+        children = [r for r in plan if r.parent is not None]
+        items = []
+        for r in children:
+            ckpts = store.get(f"ckpt/{keys[r.parent]}")
+            if ckpts is None:
+                raise ValueError(f"parent {r.parent} of {r.name} has not been trained")
+            items.append(WorkItem(f"run/{keys[r.name]}", train_run,
+                                  (asdict(r), list(hidden), data_seed, ckpts[str(r.spawn_step)]),
+                                  {"data": ship}))  # fmt: skip
+        done.update(run_items(items, executor, store, bar, desc="train ensemble"))
+    for r in plan:
+        out[r.name] = torch.tensor(done[f"run/{keys[r.name]}"]["theta"], dtype=torch.float32)
     return out
 
 
-def _train_one(spec, by_name, data, hidden, data_seed, store) -> dict[str, Any]:
-    torch.manual_seed(spec.seed)
+def train_run(
+    spec: dict[str, Any],
+    hidden: Sequence[int],
+    data_seed: int,
+    init: Sequence[float] | None = None,
+    *,
+    data: Split | None = None,
+) -> dict[str, Any]:
+    """Train one run of the ensemble (the work item of :func:`train_ensemble`): ``spec`` is
+    a :class:`RunSpec` as a dict, ``init`` the parent's checkpoint it starts from (``None``
+    for a root). Returns ``theta``, ``train_loss``, ``test_acc`` and, for a root, its
+    checkpoints (``ckpt``: step -> theta). ``data``: default ``digits(seed=data_seed)``,
+    built once per worker process."""
+    run = RunSpec(**spec)
+    data = data if data is not None else _digits(data_seed)
+    torch.manual_seed(run.seed)
     model = mlp(data.X_train.shape[1], tuple(hidden), data.n_classes)
-    init = None
-    if spec.parent is not None:
-        parent = by_name[spec.parent]
-        ckpts = store.get(f"ckpt/{parent.key(hidden, data_seed)}")
-        if ckpts is None:
-            raise ValueError(f"parent {parent.name} of {spec.name} has not been trained")
-        init = torch.tensor(ckpts[str(spec.spawn_step)], dtype=torch.float32)
-    res = train(model, data, optimizer=spec.optimizer, lr=spec.lr, momentum=spec.momentum,
-                weight_decay=spec.weight_decay, batch_size=spec.batch_size, steps=spec.steps,
-                seed=spec.seed, init=init, record_every=max(1, spec.steps // 4))  # fmt: skip
-    if spec.parent is None:
+    start = None if init is None else torch.tensor(init, dtype=torch.float32)
+    res = train(model, data, optimizer=run.optimizer, lr=run.lr, momentum=run.momentum,
+                weight_decay=run.weight_decay, batch_size=run.batch_size, steps=run.steps,
+                seed=run.seed, init=start, record_every=max(1, run.steps // 4))  # fmt: skip
+    out = {"theta": res.theta.tolist(), "train_loss": res.train_loss, "test_acc": res.test_acc}
+    if run.parent is None:
         traj = res.trajectory
-        store.put(f"ckpt/{spec.key(hidden, data_seed)}",
-                  {str(s): traj[i].tolist() for i, s in enumerate(traj.steps)})  # fmt: skip
-    return {"theta": res.theta.tolist(), "train_loss": res.train_loss, "test_acc": res.test_acc}
+        out["ckpt"] = {str(s): traj[i].tolist() for i, s in enumerate(traj.steps)}
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _digits(seed: int) -> Split:
+    return digits(seed=seed)
+
+
+def _is_digits(data: Split, seed: int) -> bool:
+    ref = _digits(seed)
+    return all(torch.equal(getattr(data, f), getattr(ref, f))
+               for f in ("X_train", "y_train", "X_test", "y_test"))  # fmt: skip
+
+
+def digits_engine(hidden: Sequence[int], seed: int) -> Engine:
+    """The study's loss, full-batch cross-entropy of a digits MLP of width ``hidden`` on
+    the train split of ``digits(seed=seed)``: what a worker builds to compute barriers."""
+    data = _digits(seed)
+    model = mlp(data.X_train.shape[1], tuple(hidden), data.n_classes)
+    return Engine(model, data.X_train, data.y_train)
+
+
+class _RootStore:
+    """The store as :func:`~adapters.executor.run_items` sees it for root runs: a root's
+    result carries its checkpoints, which are stored under ``ckpt/...`` in the same
+    transaction as the run, so a root counts as done only when both are there."""
+
+    def __init__(self, store: Store, ckpt_of: dict[str, str]) -> None:
+        self.store, self.ckpt_of = store, ckpt_of
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.store and self.ckpt_of[key] in self.store  # type: ignore[index]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.store.get(key, default)
+
+    def put(self, key: str, value: Any) -> None:
+        run = {k: v for k, v in value.items() if k != "ckpt"}
+        self.store.put_many({self.ckpt_of[key]: value["ckpt"], key: run})
 
 
 def _isatty() -> bool:
@@ -247,6 +327,7 @@ def homotopy_study(
     curved: int = 0,
     store: Store | str | Path | None = None,
     progress: bool | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Train the ensemble (:func:`ensemble_plan`), compute homotopy classes on the training
     loss (full-batch cross-entropy on the digits train split) at threshold ``eps`` with
@@ -257,7 +338,11 @@ def homotopy_study(
     curve (:func:`adapters.homotopy.are_homotopic`), which says whether the classes are
     separated by every path or only by straight ones. Returns a
     JSON-serializable dict with settings, networks, per-variant classes and spreads, and
-    the paper's numbers beside them."""
+    the paper's numbers beside them.
+
+    ``executor`` (default: this process): where the ensemble trains and where the exact
+    all-pairs barriers are computed (chunks of pairs as work items); the pruned search
+    stays in this process. The results do not depend on it (``docs/cluster.md``)."""
     if n_networks < 2:
         raise ValueError(f"the study needs at least 2 networks, got {n_networks}")
     if not eps > 0:
@@ -267,7 +352,7 @@ def homotopy_study(
     data = digits(seed=seed)
     plan = ensemble_plan(n_networks, roots=roots, steps=steps, seed=seed)
     thetas = train_ensemble(plan, data, hidden=hidden, data_seed=seed, store=store,
-                            progress=progress)  # fmt: skip
+                            progress=progress, executor=executor)  # fmt: skip
     points = torch.stack([thetas[r.name] for r in plan])
     model = mlp(data.X_train.shape[1], tuple(hidden), data.n_classes)
     engine = Engine(model, data.X_train, data.y_train)
@@ -289,7 +374,8 @@ def homotopy_study(
         summary = _summary(c, acc)
         if exact:
             e = homotopy_classes(engine, points, eps, align=al, exact=True, store=store,
-                                 progress=progress)  # fmt: skip
+                                 progress=progress, executor=executor,
+                                 loss_recipe=(digits_engine, (list(hidden), seed)))  # fmt: skip
             summary["partition_agrees_with_all_pairs"] = bool(
                 np.array_equal(c.labels, e.labels))
             summary["exact_evaluations"] = e.evaluations

@@ -25,16 +25,18 @@ from the cached diagrams. See ``docs/persistence.md``, section "The study".
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from adapters.executor import Executor, WorkItem, run_items
 from adapters.persistence import grid_persistence, landscape_persistence, total_persistence
 from adapters.sampling import Bias, ball_samples, evaluate, plane_grid
 from adapters.store import Store, digest
@@ -47,11 +49,14 @@ VARIANTS = ("h0", "h0_capped", "h1", "h0_h1", "h0_relative", "range", "loss")
 @dataclass(frozen=True)
 class StudyNetwork:
     """One trained network and its generalization gap (measured by the caller, e.g.
-    train accuracy minus test accuracy)."""
+    train accuracy minus test accuracy). ``recipe = (fn, args)``: a module-level function
+    and JSON arguments that build this network's engine (the one ``engine_factory``
+    gives) in a worker process; needed only to run the study on an executor."""
 
     name: str
     model: nn.Module
     gap: float
+    recipe: tuple[Callable[..., Any], Sequence[Any]] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -333,33 +338,23 @@ def persistence_study(
     n_boot: int = 2000,
     n_perm: int = 2000,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> StudyResult:
     """Run the study on ``networks``; ``engine_factory(model)`` returns the
     :class:`adapters.engine.Engine` whose loss is the landscape (normally the full-batch
     training loss). Landscapes found in ``cache`` are reused; new ones are written as
-    soon as they are computed. See the module docstring for the variants."""
+    soon as they are computed. See the module docstring for the variants.
+
+    ``executor`` (default: this process): measure the landscapes there, one work item per
+    network and radius, keyed as the cache keys (each network needs a ``recipe``); the
+    results do not depend on it (``docs/cluster.md``)."""
     settings = settings or StudySettings()
     if len({n.name for n in networks}) != len(networks):
         raise ValueError("network names must be unique")
-    landscapes: dict[tuple[str, float], Landscape] = {}
-    tasks = [(net, r) for net in networks for r in settings.radii]
-    bar = tqdm(tasks, desc="landscapes", disable=not progress)
-    current, eng, net_key = None, None, ""
-    for net, r in bar:
-        bar.set_postfix_str(f"{net.name} r={r:g}")
-        if current != net.name:  # one engine alive at a time
-            current, eng = net.name, engine_factory(net.model)
-            theta = eng.space.vector().numpy().tobytes()  # type: ignore[attr-defined]
-            net_key = digest(theta, _data_digest(eng))
-        key = "persistence/" + digest(net_key, settings.landscape_key(), r)
-        stored = cache.get(key) if cache is not None else None
-        if stored is None:
-            land = measure_landscape(eng, settings, r)
-            if cache is not None:
-                cache.put(key, land.to_json())
-        else:
-            land = Landscape.from_json(stored)
-        landscapes[(net.name, r)] = land
+    if executor is not None:
+        landscapes = _landscapes_on(executor, networks, engine_factory, settings, cache, progress)
+    else:
+        landscapes = _landscapes_here(networks, engine_factory, settings, cache, progress)
     names = [n.name for n in networks]
     gaps = np.array([float(n.gap) for n in networks])
     result = StudyResult(settings, names, gaps, landscapes)
@@ -370,3 +365,71 @@ def persistence_study(
             result.fits[(v, r)] = fit_linear(x, gaps, n_boot=n_boot, n_perm=n_perm,
                                              seed=settings.seed)  # fmt: skip
     return result
+
+
+def _net_key(engine: Any) -> str:
+    theta = engine.space.vector().numpy().tobytes()
+    return digest(theta, _data_digest(engine))
+
+
+def _landscape_key(net_key: str, settings: StudySettings, radius: float) -> str:
+    return "persistence/" + digest(net_key, settings.landscape_key(), radius)
+
+
+def _landscapes_here(networks, engine_factory, settings, cache, progress):
+    """Every landscape in this process, one engine alive at a time."""
+    landscapes: dict[tuple[str, float], Landscape] = {}
+    tasks = [(net, r) for net in networks for r in settings.radii]
+    bar = tqdm(tasks, desc="landscapes", disable=not progress)
+    current, eng, net_key = None, None, ""
+    for net, r in bar:
+        bar.set_postfix_str(f"{net.name} r={r:g}")
+        if current != net.name:  # one engine alive at a time
+            current, eng = net.name, engine_factory(net.model)
+            net_key = _net_key(eng)
+        key = _landscape_key(net_key, settings, r)
+        stored = cache.get(key) if cache is not None else None
+        if stored is None:
+            land = measure_landscape(eng, settings, r)
+            if cache is not None:
+                cache.put(key, land.to_json())
+        else:
+            land = Landscape.from_json(stored)
+        landscapes[(net.name, r)] = land
+    return landscapes
+
+
+def _landscapes_on(executor, networks, engine_factory, settings, cache, progress):
+    """Every landscape as a work item on ``executor`` (keys: the cache keys)."""
+    missing = [n.name for n in networks if n.recipe is None]
+    if missing:
+        raise ValueError(f"networks {missing} have no recipe: an executor rebuilds each "
+                         "network's engine in its workers from StudyNetwork.recipe")  # fmt: skip
+    items, where = [], {}
+    spec = asdict(settings)
+    for net in networks:
+        net_key = _net_key(engine_factory(net.model))
+        fn, args = net.recipe  # type: ignore[misc]
+        for r in settings.radii:
+            key = _landscape_key(net_key, settings, r)
+            items.append(WorkItem(key, landscape_item, (fn, list(args), spec, r, net_key)))
+            where[key] = (net.name, r)
+    done = run_items(items, executor, cache, progress, desc="landscapes")
+    return {where[k]: Landscape.from_json(v) for k, v in done.items()}
+
+
+def landscape_item(fn: Callable[..., Any], args: list, settings: dict[str, Any], radius: float,
+                   net_key: str) -> dict[str, Any]:  # fmt: skip
+    """The work item of :func:`persistence_study` on an executor: the landscape of the
+    engine ``fn(*args)`` (built once per worker) at ``radius``, as JSON. ``net_key``
+    (parameters and data) must match that engine: a recipe that rebuilds another network
+    is refused."""
+    from adapters.homotopy import built
+
+    engine = built(fn, json.dumps(args))
+    if _net_key(engine) != net_key:
+        raise ValueError(f"recipe {fn.__qualname__} rebuilt a different network or data set "
+                         "than the engine factory gave")  # fmt: skip
+    spec = dict(settings)
+    spec["radii"] = tuple(spec["radii"])
+    return measure_landscape(engine, StudySettings(**spec), radius).to_json()

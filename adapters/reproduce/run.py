@@ -10,11 +10,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from adapters.executor import Executor
 from adapters.reproduce import report, studies
 from adapters.reproduce.plans import Plan
 from adapters.store import Store, digest
 
-#: Study name -> function ``(plan, seed, store, progress) -> JSON-ready dict``, in run order.
+#: Study name -> function ``(plan, seed, store, progress, executor) -> JSON-ready dict``, in
+#: run order.
 STUDIES: dict[str, Callable[..., dict[str, Any]]] = {
     "laws": studies.laws,
     "functor": studies.functor,
@@ -71,9 +73,15 @@ def reproduce(
     seed: int = 0,
     only: Sequence[str] | None = None,
     progress: bool | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run the studies (all, or ``only`` those named), then write ``results.json``,
-    ``report.md`` and ``figures/*.png`` in ``out``. Returns the results."""
+    ``report.md`` and ``figures/*.png`` in ``out``. Returns the results.
+
+    ``executor`` (default: this process) runs the studies' parallel parts (ensembles,
+    exact all-pairs barriers, landscapes; ``docs/cluster.md``). It is not part of any
+    store key: the results are the same whatever runs them, so a run started on one
+    executor resumes on another. ``results["executor"]`` records its settings."""
     names = list(only or STUDIES)
     unknown = [n for n in names if n not in STUDIES]
     if unknown:
@@ -82,7 +90,9 @@ def reproduce(
     show = sys.stderr.isatty() if progress is None else progress
     log = out / "run.log"
     store = LoggedStore(out / "store.sqlite", log)
-    _append(log, f"start plan={plan.name} seed={seed} studies={','.join(names)}")
+    where = executor.describe() if executor is not None else {"executor": "in-process"}
+    _append(log, f"start plan={plan.name} seed={seed} studies={','.join(names)} "
+                 f"executor={json.dumps(where, sort_keys=True)}")  # fmt: skip
     results: dict[str, Any] = {"plan": plan.to_json(), "seed": seed, "studies": {}}
     started = time.perf_counter()
     for name in names:
@@ -91,7 +101,7 @@ def reproduce(
         section = store.get(key)
         if section is None:
             _say(show, f"[{name}] running ...")
-            section = STUDIES[name](plan, seed, store, show)
+            section = STUDIES[name](plan, seed, store, show, executor)
             section["seconds"] = round(time.perf_counter() - t0, 2)
             store.put(key, section)
             _say(show, f"[{name}] done in {section['seconds']:.1f} s")
@@ -100,6 +110,7 @@ def reproduce(
             _append(log, f"reused {key}")
         results["studies"][name] = section
     results["seconds"] = round(time.perf_counter() - started, 2)
+    results["executor"] = executor.describe() if executor is not None else where
     write_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=True))
     figures = report.figures(results, out / "figures")
     write_atomic(out / "report.md", report.markdown(results, figures, out))

@@ -1,8 +1,12 @@
-"""The studies of ``catcore reproduce``: each ``(plan, seed, store, progress) -> dict``.
+"""The studies of ``catcore reproduce``: each ``(plan, seed, store, progress, executor)
+-> dict``.
 
 Every function returns a JSON-ready section of ``results.json`` holding its measured
 figures, its settings and the paper's numbers beside them. Long inner work goes through
-``store`` so that it resumes after an interrupt (see :mod:`adapters.reproduce.run`).
+``store`` so that it resumes after an interrupt (see :mod:`adapters.reproduce.run`). The
+embarrassingly parallel parts (the homotopy and persistence ensembles, the exact all-pairs
+barriers, the landscapes) run as work items on ``executor`` (``None``: this process); the
+other studies ignore it. See ``docs/cluster.md``.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from typing import Any
 
 import torch
 
+from adapters.executor import Executor, LocalExecutor, WorkItem, run_items
 from adapters.reproduce.plans import Plan
 from adapters.store import Store, digest
 
 
-def laws(plan: Plan, seed: int, store: Store, progress: bool) -> dict[str, Any]:
+def laws(
+    plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
+) -> dict[str, Any]:
     """Every law suite on every built-in instance of catcore."""
     from adapters.cli.laws import law_table
 
@@ -62,7 +69,9 @@ def _models() -> Any:
     return adapters.models
 
 
-def functor(plan: Plan, seed: int, store: Store, progress: bool) -> dict[str, Any]:
+def functor(
+    plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
+) -> dict[str, Any]:
     """Thm 2.6 on real training segments: the networks of ``plan.functor_cases`` (MLP, CNN
     and ResNet in eval mode; a train-mode BatchNorm network as the control that must fail)."""
     out = {}
@@ -82,16 +91,20 @@ def functor(plan: Plan, seed: int, store: Store, progress: bool) -> dict[str, An
     }
 
 
-def homotopy(plan: Plan, seed: int, store: Store, progress: bool) -> dict[str, Any]:
+def homotopy(
+    plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
+) -> dict[str, Any]:
     """Homotopy classes of a digits ensemble with shared-prefix spawning (issue 4)."""
     from adapters.homotopy_study import homotopy_study
 
     return homotopy_study(plan.homotopy_networks, eps=plan.eps, steps=plan.homotopy_steps,
                           seed=seed, curved=plan.homotopy_curved, store=store,
-                          progress=progress)  # fmt: skip
+                          progress=progress, executor=executor)  # fmt: skip
 
 
-def transfer(plan: Plan, seed: int, store: Store, progress: bool) -> dict[str, Any]:
+def transfer(
+    plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
+) -> dict[str, Any]:
     """Scratch vs fine-tuning vs pullback transfer on digits (Def 7.1/7.2)."""
     from adapters.transfer_study import run_transfer_study
 
@@ -121,64 +134,92 @@ def _gap_spec(i: int, seed: int, epochs: int) -> dict[str, Any]:
     }
 
 
-def _gap_network(spec: dict[str, Any], store: Store) -> tuple[torch.nn.Module, Any, float]:
-    """Train (or load from ``store``) one network; returns it, its train split and its gap
-    (train accuracy on the clean labels minus test accuracy)."""
+def train_gap(spec: dict[str, Any]) -> dict[str, Any]:
+    """Train one network of the persistence ensemble (a work item): ``{"theta": [...]}``."""
+    from adapters.training import train
+
+    model, (X, y) = _gap_model(spec)
+    r = train(model, (X, y), optimizer="sgd", lr=spec["lr"], momentum=0.9,
+              weight_decay=spec["weight_decay"], label_noise=spec["label_noise"],
+              batch_size=32, epochs=spec["epochs"], seed=spec["seed"])  # fmt: skip
+    return {"theta": r.theta.tolist()}
+
+
+def _gap_model(spec: dict[str, Any], theta: list[float] | None = None) -> tuple[Any, Any]:
+    """The untrained (or, with ``theta``, trained) network of ``spec`` and its train split."""
     from adapters.data import digits
-    from adapters.engine import Engine
     from adapters.models import mlp
     from adapters.params import ParamSpace
-    from adapters.training import train
 
     data = digits(seed=0)
     n = max(20, int(round(spec["fraction"] * len(data.y_train))))
-    X, y = data.X_train[:n], data.y_train[:n]
     torch.manual_seed(spec["seed"])
     model = mlp(64, (32,), 10)
-    key = f"persistence-net/{digest(spec)}"
-    hit = store.get(key)
-    if hit is None:
-        r = train(model, (X, y), optimizer="sgd", lr=spec["lr"], momentum=0.9,
-                  weight_decay=spec["weight_decay"], label_noise=spec["label_noise"],
-                  batch_size=32, epochs=spec["epochs"], seed=spec["seed"])  # fmt: skip
-        hit = {"theta": r.theta.tolist()}
-        store.put(key, hit)
-    space = ParamSpace(model)
-    space.load(model, torch.tensor(hit["theta"], dtype=torch.float32))
-    point = space.vector()
-    train_acc = float(Engine(model, X, y).accuracy(point))
+    if theta is not None:
+        ParamSpace(model).load(model, torch.tensor(theta, dtype=torch.float32))
+    return model, (data.X_train[:n], data.y_train[:n])
+
+
+def gap_engine(spec: dict[str, Any], theta: list[float], dtype: str) -> Any:
+    """The landscape's engine of one trained network (a worker builds it from JSON): the
+    full-batch training loss on its own train split, in ``dtype``."""
+    from adapters.engine import Engine
+
+    model, (X, y) = _gap_model(spec, theta)
+    return Engine(model, X, y, dtype=getattr(torch, dtype))
+
+
+def _gap(model: torch.nn.Module, split: Any) -> float:
+    """Train accuracy on the clean labels minus test accuracy."""
+    from adapters.data import digits
+    from adapters.engine import Engine
+    from adapters.params import ParamSpace
+
+    data = digits(seed=0)
+    point = ParamSpace(model).vector()
+    train_acc = float(Engine(model, *split).accuracy(point))
     test_acc = float(Engine(model, data.X_test, data.y_test).accuracy(point))
-    return model, (X, y), train_acc - test_acc
+    return train_acc - test_acc
 
 
-def persistence(plan: Plan, seed: int, store: Store, progress: bool) -> dict[str, Any]:
+def persistence(
+    plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
+) -> dict[str, Any]:
     """Total persistence of each network's landscape against its generalization gap
     (Def 6.1/6.2): fits per summary variant and sampling radius (issue 5)."""
     from adapters.engine import Engine
     from adapters.persistence_study import StudyNetwork, StudySettings, persistence_study
 
     specs = [_gap_spec(i, seed, plan.persistence_epochs) for i in range(plan.persistence_networks)]
+    items = [WorkItem(f"persistence-net/{digest(spec)}", train_gap, (spec,)) for spec in specs]
+    trained = run_items(items, executor or LocalExecutor(0, threads=None), store, progress,
+                        desc="train ensemble")  # fmt: skip
+    dtype = "float64" if min(plan.persistence_radii) < 0.03 else "float32"
     nets, splits = [], {}
-    for i, spec in enumerate(specs):
-        model, split, gap = _gap_network(spec, store)
-        nets.append(StudyNetwork(f"n{i}", model, gap))
+    for i, (spec, item) in enumerate(zip(specs, items)):
+        theta = trained[item.key]["theta"]
+        model, split = _gap_model(spec, theta)
+        nets.append(StudyNetwork(f"n{i}", model, _gap(model, split),
+                                 recipe=(gap_engine, (spec, theta, dtype))))  # fmt: skip
         splits[id(model)] = split
-    dtype = torch.float64 if min(plan.persistence_radii) < 0.03 else torch.float32
 
     def engine_factory(model: torch.nn.Module) -> Engine:
         X, y = splits[id(model)]
-        return Engine(model, X, y, dtype=dtype)
+        return Engine(model, X, y, dtype=getattr(torch, dtype))
 
     settings = StudySettings(radii=plan.persistence_radii, n_samples=plan.persistence_samples,
                              seed=seed)  # fmt: skip
-    result = persistence_study(nets, engine_factory, settings, cache=store, progress=progress)
+    result = persistence_study(nets, engine_factory, settings, cache=store, progress=progress,
+                               executor=executor)  # fmt: skip
     out = result.to_json()
     out["networks"] = [{"name": n.name, "gap": n.gap, **spec} for n, spec in zip(nets, specs)]
     out["report"] = result.report()
     return out
 
 
-def limits(plan: Plan, seed: int, store: Store, progress: bool) -> dict[str, Any]:
+def limits(
+    plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
+) -> dict[str, Any]:
     """Does the linearized learning functor preserve the multi-task pullback (Def 4.1,
     the paper's open question 1)? Two-task digits models, before and after training."""
     from adapters.multitask import digits_limits
