@@ -14,6 +14,7 @@ from adapters.executor import Executor
 from adapters.reproduce import report, studies
 from adapters.reproduce.plans import Plan
 from adapters.store import Store, digest
+from catcore import __version__
 
 #: Study name -> function ``(plan, seed, store, progress, executor) -> JSON-ready dict``, in
 #: run order.
@@ -96,7 +97,7 @@ def reproduce(
     results: dict[str, Any] = {"plan": plan.to_json(), "seed": seed, "studies": {}}
     started = time.perf_counter()
     for name in names:
-        key = f"study/{name}/{digest(plan.to_json(), seed)}"
+        key = f"study/{name}/{digest(plan.to_json(), seed, __version__)}"
         t0 = time.perf_counter()
         section = store.get(key)
         if section is None:

@@ -11,6 +11,7 @@ other studies ignore it. See ``docs/cluster.md``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -119,7 +120,7 @@ def transfer(
 _TRAIN_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 _DECAYS = (0.0, 1e-3)
 _NOISE = (0.0, 0.2)
-_LRS = (0.05, 0.2)
+_LRS = (0.02, 0.05)
 
 
 def _gap_spec(i: int, seed: int, epochs: int) -> dict[str, Any]:
@@ -182,12 +183,17 @@ def _gap(model: torch.nn.Module, split: Any) -> float:
     return train_acc - test_acc
 
 
+#: A network whose clean training loss reaches this has diverged; it is left out of the fit.
+DIVERGED = 50.0
+
+
 def persistence(
     plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
 ) -> dict[str, Any]:
     """Total persistence of each network's landscape against its generalization gap
     (Def 6.1/6.2): fits per summary variant and sampling radius (issue 5)."""
     from adapters.engine import Engine
+    from adapters.params import ParamSpace
     from adapters.persistence_study import StudyNetwork, StudySettings, persistence_study
 
     specs = [_gap_spec(i, seed, plan.persistence_epochs) for i in range(plan.persistence_networks)]
@@ -207,12 +213,18 @@ def persistence(
         X, y = splits[id(model)]
         return Engine(model, X, y, dtype=getattr(torch, dtype))
 
+    loss = {n.name: float(engine_factory(n.model).loss(ParamSpace(n.model).vector())) for n in nets}
+    kept = [n for n in nets if math.isfinite(loss[n.name]) and loss[n.name] < DIVERGED]
     settings = StudySettings(radii=plan.persistence_radii, n_samples=plan.persistence_samples,
                              seed=seed)  # fmt: skip
-    result = persistence_study(nets, engine_factory, settings, cache=store, progress=progress,
+    result = persistence_study(kept, engine_factory, settings, cache=store, progress=progress,
                                executor=executor)  # fmt: skip
     out = result.to_json()
-    out["networks"] = [{"name": n.name, "gap": n.gap, **spec} for n, spec in zip(nets, specs)]
+    out["networks"] = [{"name": n.name, "gap": n.gap, "train_loss": loss[n.name], **spec}
+                       for n, spec in zip(nets, specs)]  # fmt: skip
+    out["excluded"] = [{"name": n.name, "train_loss": loss[n.name],
+                        "reason": f"training diverged (loss >= {DIVERGED:g})"}
+                       for n in nets if n not in kept]  # fmt: skip
     out["report"] = result.report()
     return out
 
