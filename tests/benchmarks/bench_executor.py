@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import parallel_executors as parallel
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests folder
@@ -52,27 +53,9 @@ def _timed_round(executor: Executor) -> tuple[float, float, dict, dict]:
     return t1 - t0, time.perf_counter() - t1, nets, pairs
 
 
-def _executors() -> dict[str, tuple[Executor, float]]:
-    """Executor name -> (executor, seconds to start it)."""
-    out: dict[str, tuple[Executor, float]] = {
-        "in-process, 1 thread/item": (LocalExecutor(0), 0.0),
-        "process pool (2 workers)": (LocalExecutor(2), 0.0),
-    }
-    try:
-        from adapters.ray_executor import RayExecutor
-
-        t0 = time.perf_counter()
-        ray_ex = RayExecutor(num_cpus=2)
-        ray_ex.connect()
-        out["ray, local instance (2 CPUs)"] = (ray_ex, time.perf_counter() - t0)
-    except ImportError:
-        print("\nray is not installed: its row is left out")
-    return out
-
-
 @pytest.mark.benchmark
 def test_executor_speedups() -> None:
-    executors = _executors()
+    executors = parallel.executors("in-process, 1 thread/item", LocalExecutor(0))
     first: dict[str, float] = {}
     best: dict[str, list[float]] = {name: [math.inf, math.inf] for name in executors}
     results = {}

@@ -92,5 +92,7 @@ def test_landscape_cost_split_and_scaling() -> None:
               f"{t_graph:7.2f} {len(edges):7d} {t_h0:6.2f} {t_h1:7.2f} {len(dgms[1]):6d} "
               f"{total:7.2f} {t_eval / total:6.0%} {t_graph / total:7.0%} "
               f"{t_h1 / total:5.0%}")  # fmt: skip
-    print("times in seconds; 'total' = sample + eval + graph + H0+H1; baseline = "
-          "load_state_dict per sample")
+    print(
+        "times in seconds; 'total' = sample + eval + graph + H0+H1; baseline = "
+        "load_state_dict per sample"
+    )

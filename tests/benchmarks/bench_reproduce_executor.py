@@ -20,12 +20,13 @@ import os
 import time
 
 import numpy as np
+import parallel_executors as parallel
 import pytest
 import torch
 
 from adapters.data import digits
 from adapters.engine import Engine
-from adapters.executor import Executor, LocalExecutor
+from adapters.executor import Executor
 from adapters.homotopy import homotopy_classes
 from adapters.homotopy_study import digits_engine, ensemble_plan, train_ensemble
 from adapters.store import Store
@@ -43,27 +44,18 @@ def _round(executor: Executor | None) -> tuple[float, float, np.ndarray, np.ndar
     points = torch.stack([thetas[r.name] for r in plan])
     data = digits(seed=SEED)
     engine = Engine(digits_engine(HIDDEN, SEED).model, data.X_train, data.y_train)
-    c = homotopy_classes(engine, points, EPS, exact=True, store=Store(None), progress=False,
-                         executor=executor, loss_recipe=(digits_engine, (list(HIDDEN), SEED)))
+    c = homotopy_classes(
+        engine,
+        points,
+        EPS,
+        exact=True,
+        store=Store(None),
+        progress=False,
+        executor=executor,
+        loss_recipe=(digits_engine, (list(HIDDEN), SEED)),
+    )
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, c.labels, c.barrier_matrix()
-
-
-def _executors() -> dict[str, tuple[Executor | None, float]]:
-    out: dict[str, tuple[Executor | None, float]] = {
-        "in-process (executor=None)": (None, 0.0),
-        "process pool (2 workers)": (LocalExecutor(2), 0.0),
-    }
-    try:
-        from adapters.ray_executor import RayExecutor
-
-        t0 = time.perf_counter()
-        ray_ex = RayExecutor(num_cpus=2)
-        ray_ex.connect()
-        out["ray, local instance (2 CPUs)"] = (ray_ex, time.perf_counter() - t0)
-    except ImportError:
-        print("\nray is not installed: its row is left out")
-    return out
 
 
 @pytest.mark.benchmark
@@ -71,7 +63,7 @@ def test_study_speedups_per_executor() -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     load = os.getloadavg()
-    executors = _executors()
+    executors = parallel.executors("in-process (executor=None)", None)
     first: dict[str, float] = {}
     best = {name: [math.inf, math.inf] for name in executors}
     results = {}
