@@ -375,8 +375,13 @@ def _as_points(points: Any, lf: LossFunction) -> Tensor:
         pts = points.detach()
     elif isinstance(points, Sequence) and points:
         if all(isinstance(p, nn.Module) for p in points):
-            space = lf.engine.space if lf.engine is not None else ParamSpace(
-                points[0], buffers="recompute" if stat_modules(points[0]) else "refuse")
+            space = (
+                lf.engine.space
+                if lf.engine is not None
+                else ParamSpace(
+                    points[0], buffers="recompute" if stat_modules(points[0]) else "refuse"
+                )
+            )
             pts = torch.stack([space.vector(m) for m in points])
         else:
             pts = torch.stack([as_vector(p, f"points[{k}]") for k, p in enumerate(points)])
@@ -593,7 +598,7 @@ def _screen(t: _Tester, pairs: list[tuple[int, int]]) -> list[tuple[tuple[int, i
 
 def _complete(t: _Tester, u: int, v: int, kind: str, scan: Scan | None) -> bool:
     """Finish the surviving candidate, then later kinds if it fails."""
-    kinds = t.kinds[t.kinds.index(kind):]
+    kinds = t.kinds[t.kinds.index(kind) :]
     for k, name in enumerate(kinds):
         if k == 0 and scan is None:  # decided by a stored result
             return True
@@ -606,20 +611,26 @@ def _complete(t: _Tester, u: int, v: int, kind: str, scan: Scan | None) -> bool:
     return False
 
 
+def _missing(t: _Tester, chunk: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """``(u, v, kind)`` of the chunk with no stored exact barrier; stored ones are reused."""
+    todo = []
+    for u, v in chunk:
+        for kind in t.kinds:
+            hit = t.stored(u, v, kind, exact=True)
+            if hit is not None:
+                t.reuse(u, v, kind, hit)
+            else:
+                todo.append((u, v, kind))
+    return todo
+
+
 def _exact(t: _Tester, order: list[tuple[int, int]], batch: int, bar: Any) -> None:
     """Every barrier of every pair and kind to tolerance (coarse grids batched)."""
     s = t.settings
     oriented = [t.orient(i, j) for i, j in order]
     for start in range(0, len(oriented), batch):
         chunk = oriented[start : start + batch]
-        todo = []
-        for u, v in chunk:
-            for kind in t.kinds:
-                hit = t.stored(u, v, kind, exact=True)
-                if hit is not None:
-                    t.reuse(u, v, kind, hit)
-                else:
-                    todo.append((u, v, kind, t.scan(u, v, kind)))
+        todo = [(u, v, kind, t.scan(u, v, kind)) for u, v, kind in _missing(t, chunk)]
         evaluate_stage(t.lf, [sc for *_, sc in todo], all_levels=True)
         for u, v, kind, sc in todo:
             status = refine(t.lf, sc, tol=s["tol"], peaks=s["peaks"], max_evals=s["max_evals"])
@@ -645,14 +656,7 @@ def _exact_items(
     items, todos, sizes = [], {}, {}
     for start in range(0, len(oriented), batch):
         chunk = oriented[start : start + batch]
-        todo = []
-        for u, v in chunk:
-            for kind in t.kinds:
-                hit = t.stored(u, v, kind, exact=True)
-                if hit is not None:
-                    t.reuse(u, v, kind, hit)
-                else:
-                    todo.append((u, v, kind))
+        todo = _missing(t, chunk)
         if not todo:
             bar.update(len(chunk))
             continue

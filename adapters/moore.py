@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from catcore.equality import tuple_mismatch
 from catcore.errors import MorphismError
 from catcore.instances.paths import Path, Paths
 
@@ -259,12 +260,7 @@ class UpToReparametrization:
 
     def _mismatch(self, a: Any, b: Any) -> str | None:
         if isinstance(a, tuple) and isinstance(b, tuple):
-            if len(a) != len(b):
-                return f"lengths differ: {len(a)} vs {len(b)}"
-            for i, (x, y) in enumerate(zip(a, b)):
-                if (why := self._mismatch(x, y)) is not None:
-                    return f"item {i}: {why}"
-            return None
+            return tuple_mismatch(a, b, self._mismatch)
         if not (isinstance(a, Path) and isinstance(b, Path)):
             return f"expected two paths, got {type(a).__name__} and {type(b).__name__}"
         x, y = by_arclength(a, self.samples, self.fine), by_arclength(b, self.samples, self.fine)

@@ -38,6 +38,16 @@ def as_array(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def tuple_mismatch(a: tuple, b: tuple, item: Callable[[Any, Any], str | None]) -> str | None:
+    """Compare tuples item by item with ``item`` (a mismatch message or ``None``)."""
+    if len(a) != len(b):
+        return f"lengths differ: {len(a)} vs {len(b)}"
+    for i, (x, y) in enumerate(zip(a, b)):
+        if (why := item(x, y)) is not None:
+            return f"item {i}: {why}"
+    return None
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """Numeric closeness, symmetric in its arguments.
@@ -54,12 +64,7 @@ class Tolerance:
 
     def _mismatch(self, a: Any, b: Any) -> str | None:
         if isinstance(a, tuple) and isinstance(b, tuple):
-            if len(a) != len(b):
-                return f"lengths differ: {len(a)} vs {len(b)}"
-            for i, (x, y) in enumerate(zip(a, b)):
-                if (why := self._mismatch(x, y)) is not None:
-                    return f"item {i}: {why}"
-            return None
+            return tuple_mismatch(a, b, self._mismatch)
         for end in ("dom", "cod"):
             if hasattr(a, end) and hasattr(b, end):
                 x, y = getattr(a, end), getattr(b, end)
