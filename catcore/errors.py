@@ -21,3 +21,7 @@ class NotAConeError(CategoryError, ValueError):
 
 class LimitError(CategoryError):
     """A limit that does not exist, or that this category cannot compute."""
+
+
+class NotACoconeError(NotAConeError):
+    """A family of morphisms handed to a colimit's ``universal`` is not a cocone."""

@@ -2,11 +2,15 @@
 
 A :class:`Law` is a plain function from a generated example to an :class:`Equation`
 ``(lhs, rhs, name)``, or ``None`` when the example does not meet the law's precondition.
-A :class:`RuleSet` bundles laws with parent rule sets. :func:`check` draws examples from
-hypothesis strategies, one strategy per *kind* of example a law ``needs`` (``"arrow"``,
-``"chain3"``, ...), compares both sides with a pluggable equality and returns a
-:class:`Report` whose failures carry the (shrunk) counterexample. :func:`check_examples`
-does the same over explicit finite examples, for exhaustive checks.
+A :class:`RuleSet` bundles laws with parent rule sets and the equality its laws compare
+with by default (the category's own). :func:`check` draws examples from hypothesis
+strategies, one strategy per *kind* of example a law ``needs`` (``"arrow"``, ``"chain3"``,
+...), compares both sides and returns a :class:`Report` whose failures carry the (shrunk)
+counterexample. :func:`check_examples` does the same over explicit finite examples, for
+exhaustive checks.
+
+Which equality compares an equation: its own ``Equation.eq`` if it has one, else the
+``eq`` handed to the check, else its rule set's ``equality``, else :class:`Exact`.
 """
 
 from __future__ import annotations
@@ -42,20 +46,29 @@ class Law:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Laws with their parents: ``all_laws()`` lists the parents' laws first, without repeats."""
+    """Laws with their parents: ``all_laws()`` lists the parents' laws first, without repeats.
+
+    ``equality`` is the default comparison of this set's own laws (a parent's laws keep the
+    parent's); suites set it to the category's equality.
+    """
 
     name: str
     laws: tuple[Law, ...] = ()
     parents: tuple[RuleSet, ...] = ()
+    equality: Equality | None = None
+
+    def entries(self) -> list[tuple[Law, Equality | None]]:
+        """Each law with the default equality of the rule set that holds it."""
+        seen: dict[str, tuple[Law, Equality | None]] = {}
+        for parent in self.parents:
+            for law, eq in parent.entries():
+                seen.setdefault(law.name, (law, eq))
+        for law in self.laws:
+            seen.setdefault(law.name, (law, self.equality))
+        return list(seen.values())
 
     def all_laws(self) -> list[Law]:
-        seen: dict[str, Law] = {}
-        for parent in self.parents:
-            for law in parent.all_laws():
-                seen.setdefault(law.name, law)
-        for law in self.laws:
-            seen.setdefault(law.name, law)
-        return list(seen.values())
+        return [law for law, _ in self.entries()]
 
 
 @dataclass(frozen=True)
@@ -137,16 +150,22 @@ def check(
     Each law is searched independently with hypothesis; a failing law reports the shrunk
     counterexample (``shrink=False`` reports the first one found, for laws whose examples
     are expensive to evaluate). A law whose generator is absent is listed in
-    ``report.missing``. ``max_examples`` overrides the active hypothesis profile.
+    ``report.missing``. ``max_examples`` overrides the active hypothesis profile (it must
+    be at least 1).
     """
-    eq = eq or Exact()
+    _positive(max_examples)
     report = Report(ruleset.name)
-    for law in ruleset.all_laws():
+    for law, default in ruleset.entries():
         if law.needs not in gens:
             report.missing.append(f"{law.name} (needs {law.needs!r})")
             continue
-        _search(law, gens[law.needs], eq, report, max_examples, shrink)
+        _search(law, gens[law.needs], eq or default or Exact(), report, max_examples, shrink)
     return report
+
+
+def _positive(max_examples: int | None) -> None:
+    if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
+        raise ValueError(f"max_examples must be a positive integer, got {max_examples!r}")
 
 
 def _search(
@@ -194,15 +213,14 @@ def check_examples(
     ruleset: RuleSet, examples: Mapping[str, Iterable[Any]], eq: Equality | None = None
 ) -> Report:
     """Check every law on every example given explicitly (exhaustive checks)."""
-    eq = eq or Exact()
     report = Report(ruleset.name)
-    for law in ruleset.all_laws():
+    for law, default in ruleset.entries():
         if law.needs not in examples:
             report.missing.append(f"{law.name} (needs {law.needs!r})")
             continue
         report.checked[law.name] = report.vacuous[law.name] = 0
         for example in examples[law.needs]:
-            outcome = _evaluate(law, example, eq)
+            outcome = _evaluate(law, example, eq or default or Exact())
             report.checked[law.name] += 1
             if outcome is False:
                 report.vacuous[law.name] += 1

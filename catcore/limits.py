@@ -1,4 +1,4 @@
-"""Diagrams, cones and limits (``docs/catcore.md``, "Limits").
+"""Cones and limits (``docs/catcore.md``, "Limits").
 
 Limits are split three ways: the limit *object* (:class:`Limit`: apex and legs), the
 *algorithm* that computes it (``category.limit(diagram)``), and :meth:`Limit.universal`,
@@ -6,6 +6,7 @@ which refuses a family that is not a cone and returns the mediating morphism aft
 checking that it commutes. :func:`pullback`, :func:`product` and :func:`equalizer` wrap the
 general construction with the familiar signatures; :func:`preservation` is the
 limit-preservation probe: the comparison map ``F(lim D) -> lim(F . D)`` and a verdict.
+Colimits are the dual, in :mod:`catcore.colimits`.
 """
 
 from __future__ import annotations
@@ -14,82 +15,44 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from catcore.category import Category, Morphism
+from catcore.diagram import Diagram, Edge, edge_name
 from catcore.equality import Equality
 from catcore.errors import LimitError, MorphismError, NotAConeError
 from catcore.functor import Functor
 
-Edge = tuple[Hashable, Hashable, int]
+__all__ = [
+    "Cone",
+    "Diagram",
+    "Edge",
+    "Equalizer",
+    "Limit",
+    "Preservation",
+    "Product",
+    "Pullback",
+    "equalizer",
+    "preservation",
+    "product",
+    "pullback",
+    "terminal",
+]
 
 
-@dataclass(frozen=True)
-class Diagram:
-    """A functor from a finite shape (a networkx multigraph) into ``category``.
-
-    ``objects[node]`` is an object and ``arrows[(u, v, k)]`` a morphism
-    ``objects[u] -> objects[v]``. Composites in the shape are free: a cone must commute
-    with every edge, which then makes it commute with every path.
-    """
-
-    category: Category
-    shape: nx.MultiDiGraph
-    objects: Mapping[Hashable, Any]
-    arrows: Mapping[Edge, Morphism]
-
-    def __post_init__(self) -> None:
-        missing = [n for n in self.shape.nodes if n not in self.objects]
-        if missing:
-            raise MorphismError(f"diagram has no object at shape nodes {missing}")
-        for u, v, k in self.shape.edges(keys=True):
-            f = self.arrows.get((u, v, k))
-            if f is None:
-                raise MorphismError(f"diagram has no arrow on shape edge {(u, v, k)}")
-            same = self.category.same_object
-            if not (same(f.dom, self.objects[u]) and same(f.cod, self.objects[v])):
-                raise MorphismError(
-                    f"arrow on edge {u}->{v} goes {f.dom!r} -> {f.cod!r}, "
-                    f"but the diagram has {self.objects[u]!r} -> {self.objects[v]!r}"
-                )
-
-    @classmethod
-    def of(
-        cls,
-        category: Category,
-        objects: Mapping[Hashable, Any],
-        arrows: Mapping[tuple, Morphism] | None = None,
-    ) -> Diagram:
-        """Build from ``{node: object}`` and ``{(u, v) or (u, v, k): morphism}``."""
-        shape = nx.MultiDiGraph()
-        shape.add_nodes_from(objects)
-        keyed: dict[Edge, Morphism] = {}
-        for edge, f in (arrows or {}).items():
-            u, v, *rest = edge
-            k = shape.add_edge(u, v, key=rest[0] if rest else None)
-            keyed[(u, v, k)] = f
-        return cls(category, shape, dict(objects), keyed)
-
-    @property
-    def nodes(self) -> list[Hashable]:
-        return list(self.shape.nodes)
-
-    def __repr__(self) -> str:
-        arrows = ", ".join(f"{u!r}->{v!r}: {self.arrows[(u, v, k)]!r}" for u, v, k in self.edges)
-        return f"Diagram({self.category}, objects={dict(self.objects)!r}, arrows={{{arrows}}})"
-
-    @property
-    def edges(self) -> list[Edge]:
-        return list(self.shape.edges(keys=True))
-
-    def image(self, functor: Functor) -> Diagram:
-        """The composite diagram ``F . D`` in ``functor.cod``."""
-        return Diagram(
-            functor.cod,
-            self.shape,
-            {n: functor.ob(x) for n, x in self.objects.items()},
-            {e: functor.ar(f) for e, f in self.arrows.items()},
-        )
+def leg_problems(
+    diagram: Diagram, apex: Any, legs: Mapping[Hashable, Morphism], outward: bool
+) -> list[str]:
+    """Legs missing or of the wrong type: ``apex -> D(i)`` (a cone, ``outward``) or
+    ``D(i) -> apex`` (a cocone)."""
+    C, out = diagram.category, []
+    for n in diagram.nodes:
+        leg = legs.get(n)
+        if leg is None:
+            out.append(f"no leg at node {n!r}")
+            continue
+        ends = (apex, diagram.objects[n]) if outward else (diagram.objects[n], apex)
+        if (why := C.hom_problem(leg, *ends)) is not None:
+            out.append(f"leg at node {n!r}: {why}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -100,25 +63,19 @@ class Cone:
     legs: Mapping[Hashable, Morphism]
 
     def failures(self, diagram: Diagram, eq: Equality | None = None) -> list[str]:
-        """Reasons this is not a cone over ``diagram`` (empty when it is one)."""
+        """Reasons this is not a cone over ``diagram`` (empty when it is one): each names
+        the node of a bad leg or the edge whose triangle does not commute."""
         eq = eq or diagram.category.equality
-        out = []
-        for n in diagram.nodes:
-            leg = self.legs.get(n)
-            if leg is None:
-                out.append(f"no leg to node {n!r}")
-            elif not (
-                diagram.category.same_object(leg.dom, self.apex)
-                and diagram.category.same_object(leg.cod, diagram.objects[n])
-            ):
-                out.append(f"leg to {n!r} goes {leg.dom!r} -> {leg.cod!r}")
+        out = leg_problems(diagram, self.apex, self.legs, outward=True)
         if out:
             return out
-        for u, v, k in diagram.edges:
-            lhs = diagram.category.compose(self.legs[u], diagram.arrows[(u, v, k)])
-            rhs = self.legs[v]
+        for e in diagram.edges:
+            lhs = diagram.category.compose(self.legs[e[0]], diagram.arrows[e])
+            rhs = self.legs[e[1]]
             if not eq(lhs, rhs):
-                out.append(f"square on edge {u}->{v} does not commute: {eq.explain(lhs, rhs)}")
+                out.append(
+                    f"triangle on edge {edge_name(e)} does not commute: {eq.explain(lhs, rhs)}"
+                )
         return out
 
 
@@ -149,11 +106,20 @@ class Limit:
             raise NotAConeError("not a cone over the diagram: " + "; ".join(problems))
         u = self.mediate(cone)
         C = self.diagram.category
+        if (why := C.hom_problem(u, cone.apex, self.apex)) is not None:
+            raise LimitError(f"mediating morphism is not an arrow apex -> limit: {why}")
         for n in self.diagram.nodes:
-            if not C.equality(C.compose(u, self.leg(n)), cone.legs[n]):
-                why = C.equality.explain(C.compose(u, self.leg(n)), cone.legs[n])
-                raise LimitError(f"mediating morphism does not commute at {n!r}: {why}")
+            lhs = C.compose(u, self.leg(n))
+            if not C.equality(lhs, cone.legs[n]):
+                why = C.equality.explain(lhs, cone.legs[n])
+                raise LimitError(f"mediating morphism does not commute at node {n!r}: {why}")
         return u
+
+
+def _meets(q: Morphism, f: Morphism, name: str) -> None:
+    """Refuse a would-be leg ``q`` that does not land where ``f`` starts."""
+    if not f.category.same_object(q.cod, f.dom):
+        raise NotAConeError(f"not a cone: {name} ends at {q.cod!r}, the diagram has {f.dom!r}")
 
 
 @dataclass(frozen=True)
@@ -179,21 +145,32 @@ class Pullback:
         return self.limit.universal(cone)
 
 
-def _meets(q: Morphism, f: Morphism, name: str) -> None:
-    """Refuse a would-be leg ``q`` that does not land where ``f`` starts."""
-    if not f.category.same_object(q.cod, f.dom):
-        raise NotAConeError(f"not a cone: {name} ends at {q.cod!r}, the diagram has {f.dom!r}")
+def cospan(f: Morphism, g: Morphism) -> Diagram:
+    """The diagram ``A -f-> C <-g- B`` (nodes ``"A"``, ``"B"``, ``"C"``)."""
+    category = f.category
+    if not category.same_object(f.cod, g.cod):
+        raise MorphismError(f"a cospan needs a common codomain: {f.cod!r} vs {g.cod!r}")
+    return Diagram.of(
+        category, {"A": f.dom, "B": g.dom, "C": f.cod}, {("A", "C"): f, ("B", "C"): g}
+    )
+
+
+def parallel_pair(f: Morphism, g: Morphism) -> Diagram:
+    """The diagram ``A => B`` of two parallel arrows (edges keyed 0 and 1)."""
+    category, same = f.category, f.category.same_object
+    if not (same(f.dom, g.dom) and same(f.cod, g.cod)):
+        raise MorphismError(f"needs parallel arrows: {f.dom!r}->{f.cod!r} vs {g.dom!r}->{g.cod!r}")
+    return Diagram.of(category, {"A": f.dom, "B": f.cod}, {("A", "B", 0): f, ("A", "B", 1): g})
+
+
+def discrete(category: Category, objects: Sequence[Any]) -> Diagram:
+    """The diagram with nodes ``0..k-1`` at ``objects`` and no edges."""
+    return Diagram.of(category, dict(enumerate(objects)))
 
 
 def pullback(f: Morphism, g: Morphism) -> Pullback:
     """Pullback of ``f: A -> C`` and ``g: B -> C`` in their category."""
-    category = f.category
-    if not category.same_object(f.cod, g.cod):
-        raise MorphismError(f"pullback needs a common codomain: {f.cod!r} vs {g.cod!r}")
-    diagram = Diagram.of(
-        category, {"A": f.dom, "B": g.dom, "C": f.cod}, {("A", "C"): f, ("B", "C"): g}
-    )
-    return Pullback(f, g, category.limit(diagram))
+    return Pullback(f, g, f.category.limit(cospan(f, g)))
 
 
 @dataclass(frozen=True)
@@ -223,7 +200,7 @@ def product(category: Category, factors: Sequence[Any]) -> Product:
     factors = tuple(factors)
     if not factors:
         raise LimitError("the empty product is the terminal object: use terminal(category)")
-    return Product(factors, category.limit(Diagram.of(category, dict(enumerate(factors)))))
+    return Product(factors, category.limit(discrete(category, factors)))
 
 
 def terminal(category: Category) -> Limit:
@@ -255,43 +232,43 @@ class Equalizer:
 
 def equalizer(f: Morphism, g: Morphism) -> Equalizer:
     """Equalizer of two parallel morphisms."""
-    category = f.category
-    same = category.same_object
-    if not (same(f.dom, g.dom) and same(f.cod, g.cod)):
-        raise MorphismError(
-            f"equalizer needs parallel arrows: {f.dom!r}->{f.cod!r} vs {g.dom!r}->{g.cod!r}"
-        )
-    diagram = Diagram.of(category, {"A": f.dom, "B": f.cod}, {("A", "B", 0): f, ("A", "B", 1): g})
-    return Equalizer(f, g, category.limit(diagram))
+    return Equalizer(f, g, f.category.limit(parallel_pair(f, g)))
 
 
 @dataclass(frozen=True)
 class Preservation:
-    """Outcome of the limit-preservation probe for ``functor`` on ``diagram``.
+    """Outcome of a (co)limit-preservation probe for ``functor`` on a diagram.
 
-    ``comparison: F(lim D) -> lim(F . D)`` is the mediating morphism of the image cone;
-    ``F`` preserves this limit iff it is an isomorphism. ``defect`` quantifies the failure
-    (category specific: missed and merged elements, rank gap, principal angles).
+    For limits ``comparison: F(lim D) -> lim(F . D)``, for colimits
+    ``comparison: colim(F . D) -> F(colim D)``; ``F`` preserves the (co)limit iff it is an
+    isomorphism. ``source`` is the (co)limit of ``D`` and ``target`` that of ``F . D``.
+    ``defect`` quantifies a failure (category specific: missed and merged elements, rank
+    gap, principal angles).
     """
 
     comparison: Morphism
     preserved: bool
     defect: dict[str, Any]
-    source_limit: Limit
-    target_limit: Limit
+    source: Any
+    target: Any
+
+
+def comparison_verdict(
+    category: Category, comparison: Morphism, source: Any, target: Any, extra: dict | None = None
+) -> Preservation:
+    """A :class:`Preservation` for ``comparison``, judged by ``category.is_iso``, with its
+    ``iso_defect`` and any ``extra`` defect entries."""
+    defect = {**category.iso_defect(comparison), **(extra or {})}
+    return Preservation(comparison, category.is_iso(comparison), defect, source, target)
 
 
 def preservation(functor: Functor, diagram: Diagram, limit: Limit | None = None) -> Preservation:
     """Compare ``F(lim D)`` with ``lim (F . D)`` through the canonical comparison map."""
     source = limit or diagram.category.limit(diagram)
-    target_cat = functor.cod
-    target = target_cat.limit(diagram.image(functor))
+    target = functor.cod.limit(diagram.image(functor))
     image_cone = Cone(
         functor.ob(source.apex), {n: functor.ar(source.leg(n)) for n in diagram.nodes}
     )
-    c = target.universal(image_cone)
-    defect = dict(target_cat.iso_defect(c))
-    extra = getattr(target_cat, "preservation_defect", None)
-    if extra is not None:
-        defect.update(extra(image_cone, target))
-    return Preservation(c, target_cat.is_iso(c), defect, source, target)
+    angles = getattr(functor.cod, "preservation_defect", None)
+    extra = angles(image_cone, target) if angles is not None else None
+    return comparison_verdict(functor.cod, target.universal(image_cone), source, target, extra)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from catcore.category import Morphism
-from catcore.equality import Equality, Exact
+from catcore.equality import Equality
+from catcore.errors import CompositionError
 from catcore.functor import Functor
 
 
@@ -49,8 +50,9 @@ class NaturalTransformation:
     def failures(
         self, arrows: Iterable[Morphism], eq: Equality | None = None
     ) -> list[SquareFailure]:
-        """Squares that do not commute, among those at ``arrows``."""
-        eq = eq or Exact()
+        """Squares that do not commute, among those at ``arrows`` (compared with ``eq``,
+        default: the target category's equality)."""
+        eq = eq or self.source.cod.equality
         out = []
         for f in arrows:
             lhs, rhs = self.square(f)
@@ -61,7 +63,7 @@ class NaturalTransformation:
     def then(self, other: NaturalTransformation) -> NaturalTransformation:
         """Vertical composite ``self ; other: F => H`` with components ``alpha_A ; beta_A``."""
         if other.source is not self.target:
-            raise ValueError(
+            raise CompositionError(
                 f"{self.name} ends at functor {self.target.name}, "
                 f"{other.name} starts at {other.source.name}"
             )

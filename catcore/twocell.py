@@ -53,6 +53,8 @@ class TwoCategory(Category):
     #: :attr:`equality` (a strict 2-category). :class:`~catcore.instances.paths.Paths` sets
     #: an equality up to reparametrization of the homotopy parameter.
     vertical_equality: Equality | None = None
+    #: The same for the horizontal unit and associativity laws (``None``: strict).
+    horizontal_equality: Equality | None = None
 
     @abstractmethod
     def id2(self, f: Morphism) -> TwoCell:
@@ -63,6 +65,21 @@ class TwoCategory(Category):
 
     @abstractmethod
     def _hcompose(self, alpha: TwoCell, gamma: TwoCell) -> TwoCell: ...
+
+    def cell_problem(self, alpha: object) -> str | None:
+        """Why ``alpha`` is not a 2-cell of this 2-category, or ``None`` when it is one:
+        it must be a :class:`TwoCell` it owns, between parallel arrows of the category."""
+        if not isinstance(alpha, TwoCell):
+            return f"{alpha!r} is a {type(alpha).__name__}, not a 2-cell"
+        if not self.owns(alpha):
+            return f"{alpha!r} is a 2-cell of {getattr(alpha, 'category', None)}, not {self.name}"
+        for end in ("source", "target"):
+            if (why := self.arrow_problem(getattr(alpha, end))) is not None:
+                return f"its {end} is not an arrow: {why}"
+        f, g = alpha.source, alpha.target
+        if not (self.same_object(f.dom, g.dom) and self.same_object(f.cod, g.cod)):
+            return f"source {f!r} and target {g!r} are not parallel"
+        return None
 
     def same_arrow(self, f: Morphism, g: Morphism) -> bool:
         """Whether two arrows are the same (2-cells compose only along equal arrows)."""

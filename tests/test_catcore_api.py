@@ -66,7 +66,7 @@ def test_universal_refuses_a_non_cone():
     with pytest.raises(NotAConeError, match="does not commute"):
         pb.universal(q1, q2)  # f(1) = x but f(2) = y
     other_apex = FinSet.morphism(["w"], [1, 2], {"w": 1})
-    with pytest.raises(NotAConeError, match="leg to"):
+    with pytest.raises(NotAConeError, match="leg at node"):
         pb.universal(q1, other_apex)  # legs from different apexes
     wrong_end = FinSet.morphism(["u"], ["x", "y"], {"u": "x"})
     with pytest.raises(NotAConeError, match="q1 ends at"):

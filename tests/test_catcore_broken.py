@@ -213,8 +213,11 @@ class WrongMediator(FinSetCategory):
 def test_wrong_mediating_morphism_is_caught():
     C = WrongMediator()
     report = check(limit_laws(C), finset_limit_gens(C), C.equality, shrink=False)
-    # the cone is fine; the mediating map is wrong, hence also not the unique commuting one
-    assert failed_laws(report) == {"mediating morphism commutes", "mediating morphism is unique"}
+    # the cone is fine; the mediating map is wrong (and then not the unique commuting one,
+    # when a perturbation happens to be the right map)
+    failed = failed_laws(report)
+    assert "mediating morphism commutes" in failed
+    assert failed <= {"mediating morphism commutes", "mediating morphism is unique"}
     (d, cone) = next(f.example for f in report.failures if f.law.endswith("commutes"))
     with pytest.raises(LimitError, match="does not commute"):
         C.limit(d).universal(cone)
@@ -291,9 +294,11 @@ class Whiskered(Paths):
 def test_broken_interchange_is_caught():
     K = Whiskered(2)
     report = check(twocell_laws(K), twocell_gens(K), K.equality, max_examples=10, shrink=False)
-    assert failed_laws(report) == {"interchange"}
-    a, b, c, d = report.failures[0].example
-    lhs, rhs = report.failures[0].lhs, report.failures[0].rhs
+    failed = failed_laws(report)
+    assert "interchange" in failed
+    assert not any(law.startswith("vertical") or "identity" in law for law in failed), failed
+    found = next(f for f in report.failures if f.law == "interchange")
+    lhs, rhs = found.lhs, found.rhs
     assert K.equality(lhs.source, rhs.source) and K.equality(lhs.target, rhs.target)
     assert not K.equality(lhs, rhs)
 

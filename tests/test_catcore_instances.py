@@ -159,7 +159,7 @@ def test_poset_category_laws():
         DIV60, st.sampled_from(DIV60.elements), arrows_from=poset_arrows_from(DIV60)
     )
     assert_ok(report)
-    assert set(report.checked) == {"left identity", "right identity", "associativity"}
+    assert {"left identity", "right identity", "associativity"} <= set(report.checked)
 
 
 def test_poset_limit_laws():

@@ -20,6 +20,7 @@ from adapters.training import train
 from catcore.errors import MorphismError
 from catcore.instances.paths import Paths
 from catcore.laws import check
+from catcore.strategies import twocell_gens
 from catcore.suites import category_gens, category_laws, check_category, twocell_laws
 
 SPLIT = digits(seed=0)
@@ -141,19 +142,7 @@ def test_twocell_laws(run):
         pair = anywhere if ends is None else st.just(ends)
         return pair.flatmap(lambda ab: st.tuples(*[between(*ab) for _ in range(n)]))
 
-    @st.composite
-    def quads(draw):
-        a, b, c = (draw(st.sampled_from(pool)) for _ in range(3))
-        f, g, h = draw(parallel(3, (a, b)))
-        f2, g2, h2 = draw(parallel(3, (b, c)))
-        return P.straight(f, g), P.straight(g, h), P.straight(f2, g2), P.straight(g2, h2)
-
-    gens = {
-        **category_gens(st.sampled_from(pool), hom=between),
-        "cell": parallel(2).map(lambda fg: P.straight(*fg)),
-        "vchain3": parallel(4).map(lambda p: tuple(P.straight(p[i], p[i + 1]) for i in range(3))),
-        "interchange": quads(),
-    }
+    gens = twocell_gens(P, st.sampled_from(pool), between, lambda f, g: st.just(P.straight(f, g)))
     check(twocell_laws(P), gens, P.equality, max_examples=4).raise_for_failures()
 
 

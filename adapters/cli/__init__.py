@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from adapters.extras import INSTALL, NETS, MissingExtra, missing_nets, require_nets
+
 #: Modules of :mod:`adapters.cli` that contribute subcommands, in ``--help`` order.
 SUBCOMMANDS: tuple[str, ...] = ("reproduce", "verify", "limits", "laws", "prove")
 
@@ -28,12 +30,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
-        importlib.import_module(f"adapters.cli.{name}").register(sub)
+        try:
+            module = importlib.import_module(f"adapters.cli.{name}")
+        except ImportError:  # the command needs the nets extra; say so when it is run
+            if not missing_nets():
+                raise
+            _needs_extra(sub, name)
+            continue
+        module.register(sub)
     return parser
+
+
+def _needs_extra(sub: argparse._SubParsersAction, name: str) -> None:
+    """A stand-in for a command whose dependencies are not installed: ``main`` answers it
+    with the extra to install before parsing its options."""
+    sub.add_parser(name, help=f"(needs {INSTALL})", add_help=False)
+    STUBS.add(name)
+
+
+#: Commands registered by :func:`_needs_extra` in this process.
+STUBS: set[str] = set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in STUBS:
+        try:
+            require_nets(f"catcore {argv[0]}")
+        except MissingExtra as exc:
+            print(f"catcore {argv[0]}: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -42,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except UsageError as exc:
         print(f"catcore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # a core-only install running a torch command
+        if exc.name not in NETS:
+            raise
+        print(
+            f"catcore {args.command}: error: needs {INSTALL} ({exc.name} is missing)",
+            file=sys.stderr,
+        )
         return 2
 
 

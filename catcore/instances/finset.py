@@ -1,4 +1,9 @@
-"""FinSet: finite sets and total functions, with all finite limits (``docs/catcore.md``).
+"""FinSet: finite sets and total functions, with all finite limits and colimits
+(``docs/catcore.md``).
+
+Limits are sets of compatible families; colimits are the disjoint union of the objects,
+tagged ``(node, x)``, quotiented by ``(u, x) ~ (v, D(e)(x))`` for every edge ``e: u -> v``
+(each class is named by its first member, members at nodes without outgoing edges first).
 
 >>> from catcore.instances import FinSet
 >>> f = FinSet.morphism([1, 2, 3], ["a", "b"], {1: "a", 2: "b", 3: "a"})
@@ -18,6 +23,7 @@ from typing import Any
 import networkx as nx
 
 from catcore.category import Category, Morphism
+from catcore.colimits import Cocone, Colimit
 from catcore.errors import MorphismError
 from catcore.limits import Cone, Diagram, Limit
 
@@ -146,8 +152,14 @@ class FinSetCategory(Category):
             "missed": [y for y in f.cod if y not in image],
         }
 
+    def is_object(self, x: Any) -> bool:
+        return isinstance(x, FinSetObject)
+
     def limit(self, diagram: Diagram) -> Limit:
         return _finset_limit(diagram, self)
+
+    def colimit(self, diagram: Diagram) -> Colimit:
+        return _finset_colimit(diagram, self)
 
 
 FinSet = FinSetCategory()
@@ -215,3 +227,32 @@ def _finset_limit(diagram: Diagram, category: FinSetCategory) -> Limit:
         return FinFunction(cone.apex, apex, mapping, category)
 
     return Limit(diagram, Cone(apex, legs), mediate)
+
+
+def _finset_colimit(diagram: Diagram, category: FinSetCategory) -> Colimit:
+    tagged = [(n, x) for n in diagram.nodes for x in diagram.objects[n]]
+    classes = nx.utils.UnionFind(tagged)
+    for u, v, k in diagram.edges:
+        f = diagram.arrows[(u, v, k)]
+        for x in diagram.objects[u]:
+            classes.union((u, x), (v, f(x)))
+    sinks = [(diagram.shape.out_degree(n) > 0, i) for i, n in enumerate(diagram.nodes)]
+    rank = dict(zip(diagram.nodes, sinks))
+    order = {t: (rank[t[0]], i) for i, t in enumerate(tagged)}
+    name = {}
+    for members in classes.to_sets():
+        first = min(members, key=order.__getitem__)
+        name.update({t: first for t in members})
+    apex = FinSetObject(name[t] for t in tagged)
+    legs = {
+        n: FinFunction(
+            diagram.objects[n], apex, {x: name[(n, x)] for x in diagram.objects[n]}, category
+        )
+        for n in diagram.nodes
+    }
+
+    def mediate(cocone: Cocone) -> FinFunction:
+        mapping = {(n, x): cocone.legs[n](x) for n, x in apex}
+        return FinFunction(apex, cocone.apex, mapping, category)
+
+    return Colimit(diagram, Cocone(apex, legs), mediate)

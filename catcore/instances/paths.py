@@ -169,6 +169,12 @@ class Paths(TwoCategory):
         self.equality = Tolerance(rtol=1e-9, atol=atol)
         self.vertical_equality = UpToReparametrization(atol=max(1e-7, atol))
 
+    def owns(self, f: Any) -> bool:
+        """Paths in ``R^dim`` belong here whichever ``Paths(dim)`` made them: composition
+        reads only their values (Param and Rep built twice for one network agree)."""
+        owner = getattr(f, "category", None)
+        return isinstance(owner, Paths) and owner.dim == self.dim
+
     def same_object(self, a: Any, b: Any) -> bool:
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=self.atol))

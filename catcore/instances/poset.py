@@ -1,12 +1,12 @@
 """A poset as a category: one arrow ``a -> b`` exactly when ``a <= b``.
 
 Limits are greatest lower bounds (meets): the limit of a diagram is the meet of its objects,
-when it exists. ``docs/catcore.md``, "Posets".
+when it exists; colimits are least upper bounds (joins). ``docs/catcore.md``, "Posets".
 
 >>> from catcore.instances import Poset
 >>> P = Poset.divisibility(12)
->>> P.meet([4, 6])
-2
+>>> P.meet([4, 6]), P.join([4, 6])
+(2, 12)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import networkx as nx
 
 from catcore.category import Category, Morphism
+from catcore.colimits import Cocone, Colimit
 from catcore.errors import LimitError, MorphismError
 from catcore.limits import Cone, Diagram, Limit
 
@@ -85,6 +86,9 @@ class Poset(Category):
     def is_iso(self, f: Leq) -> bool:
         return f.dom == f.cod
 
+    def is_object(self, x: Any) -> bool:
+        return x in self._below
+
     def meet(self, xs: Iterable[Hashable]) -> Hashable:
         """Greatest lower bound of ``xs``; :class:`LimitError` if there is none."""
         xs = list(xs)
@@ -94,6 +98,15 @@ class Poset(Category):
             raise LimitError(f"{xs!r} has no meet in {self.name}")
         return top[0]
 
+    def join(self, xs: Iterable[Hashable]) -> Hashable:
+        """Least upper bound of ``xs``; :class:`LimitError` if there is none."""
+        xs = list(xs)
+        upper = [z for z in self.elements if all(self.leq(x, z) for x in xs)]
+        bottom = [z for z in upper if all(self.leq(z, w) for w in upper)]
+        if not bottom:
+            raise LimitError(f"{xs!r} has no join in {self.name}")
+        return bottom[0]
+
     def limit(self, diagram: Diagram) -> Limit:
         m = self.meet(diagram.objects.values())
         legs = {n: Leq(self, m, x) for n, x in diagram.objects.items()}
@@ -102,3 +115,8 @@ class Poset(Category):
             return Leq(self, cone.apex, m)
 
         return Limit(diagram, Cone(m, legs), mediate)
+
+    def colimit(self, diagram: Diagram) -> Colimit:
+        j = self.join(diagram.objects.values())
+        legs = {n: Leq(self, x, j) for n, x in diagram.objects.items()}
+        return Colimit(diagram, Cocone(j, legs), lambda cocone: Leq(self, j, cocone.apex))

@@ -4,7 +4,8 @@ Objects are dimensions (``Space(n)``); a morphism ``Space(m) -> Space(n)`` is an
 matrix acting on column vectors, so ``f >> g`` has matrix ``G @ F``. Every finite limit is
 the kernel of the diagram's constraint matrix inside the product (direct sum)
 ``(+)_i D(i)``: a family ``(x_i)`` with ``D(e) x_u = x_v`` on every edge ``e: u -> v``.
-See ``docs/catcore.md``, "Vect".
+Every finite colimit is the cokernel of the relation matrix, the quotient of the direct
+sum by the span of ``i_v D(e) x - i_u x``. See ``docs/catcore.md``, "Vect".
 
 >>> import sympy
 >>> from catcore.instances import VectQ
@@ -23,6 +24,7 @@ import sympy
 from scipy.linalg import subspace_angles
 
 from catcore.category import Category, Morphism
+from catcore.colimits import Cocone, Colimit
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
 from catcore.limits import Cone, Diagram, Limit
@@ -80,7 +82,18 @@ class LinearMap(Morphism):
         return f"LinearMap({self.dom.dim}->{self.cod.dim}, {self.matrix.tolist()})"
 
 
+def _offsets(diagram: Diagram) -> tuple[dict, int]:
+    """Where each node's block starts in ``(+)_i D(i)``, and the total dimension."""
+    offsets, total = {}, 0
+    for n in diagram.nodes:
+        offsets[n], total = total, total + diagram.objects[n].dim
+    return offsets, total
+
+
 class _VectBase(Category):
+    def is_object(self, x: Any) -> bool:
+        return isinstance(x, Space)
+
     def morphism(
         self, matrix: Any, dom: Space | None = None, cod: Space | None = None
     ) -> LinearMap:
@@ -94,9 +107,7 @@ class _VectBase(Category):
         return LinearMap(self, g.matrix @ f.matrix, f.dom, g.cod)
 
     def limit(self, diagram: Diagram) -> Limit:
-        offsets, total = {}, 0
-        for n in diagram.nodes:
-            offsets[n], total = total, total + diagram.objects[n].dim
+        offsets, total = _offsets(diagram)
         constraint = self.zeros(0, total)
         for u, v, k in diagram.edges:
             row = self.zeros(diagram.objects[v].dim, total)
@@ -124,6 +135,35 @@ class _VectBase(Category):
 
         return Limit(diagram, Cone(apex, legs), mediate)
 
+    def colimit(self, diagram: Diagram) -> Colimit:
+        offsets, total = _offsets(diagram)
+        columns = self.zeros(total, 0)
+        for u, v, k in diagram.edges:
+            f = diagram.arrows[(u, v, k)].matrix
+            block = self.zeros(total, f.shape[1])
+            block[offsets[v] : offsets[v] + f.shape[0], :] = f
+            block[offsets[u] : offsets[u] + f.shape[1], :] -= self.eye(f.shape[1])
+            columns = self.hstack(columns, block)
+        quotient = self.kernel(columns.T, total).T  # rows span the annihilator of the relations
+        apex = Space(int(quotient.shape[0]))
+        legs = {
+            n: LinearMap(
+                self,
+                quotient[:, offsets[n] : offsets[n] + diagram.objects[n].dim],
+                diagram.objects[n],
+                apex,
+            )
+            for n in diagram.nodes
+        }
+
+        def mediate(cocone: Cocone) -> LinearMap:
+            stacked = self.zeros(cocone.apex.dim, total)
+            for n in diagram.nodes:
+                stacked[:, offsets[n] : offsets[n] + diagram.objects[n].dim] = cocone.legs[n].matrix
+            return LinearMap(self, self.solve(quotient.T, stacked.T).T, apex, cocone.apex)
+
+        return Colimit(diagram, Cocone(apex, legs), mediate)
+
 
 class VectQCategory(_VectBase):
     """Vector spaces over the rationals, exact (sympy ``Rational`` entries only)."""
@@ -149,6 +189,9 @@ class VectQCategory(_VectBase):
     def vstack(self, a: sympy.Matrix, b: sympy.Matrix) -> sympy.Matrix:
         return a.col_join(b)
 
+    def hstack(self, a: sympy.Matrix, b: sympy.Matrix) -> sympy.Matrix:
+        return a.row_join(b)
+
     def kernel(self, m: sympy.Matrix, total: int) -> sympy.Matrix:
         if m.rows == 0:
             return sympy.eye(total)
@@ -160,7 +203,7 @@ class VectQCategory(_VectBase):
             return sympy.zeros(0, rhs.cols)
         x = (basis.T * basis).inv() * basis.T * rhs
         if basis * x != rhs:
-            raise MorphismError("cone legs do not factor through the limit")
+            raise MorphismError("the (co)cone legs do not factor through the (co)limit")
         return x
 
     def is_iso(self, f: LinearMap) -> bool:
@@ -209,6 +252,9 @@ class NumericVectCategory(_VectBase):
 
     def vstack(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.vstack([a, b])
+
+    def hstack(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.hstack([a, b])
 
     def rank(self, m: np.ndarray) -> int:
         if min(m.shape) == 0:
