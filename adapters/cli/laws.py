@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import settings
 
+from adapters.cli import UsageError
 from catcore.strategies import builtin_checks
 
 
@@ -50,6 +51,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.max_examples < 1:
+        raise UsageError(f"--max-examples must be at least 1, got {args.max_examples}")
     rows = law_table(args.max_examples)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     return 0 if all(r["status"] == "ok" for r in rows) else 1
