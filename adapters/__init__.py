@@ -16,20 +16,20 @@ from adapters.extras import require_nets
 
 #: Public name -> the module that defines it.
 _API = {
-    "Engine": "adapters.engine",
-    "ParamSpace": "adapters.params",
-    "Param": "adapters.param",
-    "Rep": "adapters.rep",
-    "LearningFunctor": "adapters.functor",
-    "verify_functor": "adapters.functor",
-    "train": "adapters.training",
-    "loss_barrier": "adapters.barrier",
-    "are_homotopic": "adapters.homotopy",
-    "homotopy_classes": "adapters.homotopy",
-    "landscape_persistence": "adapters.persistence",
-    "total_persistence": "adapters.persistence",
-    "pullback_transfer": "adapters.transfer",
-    "limit_preservation_probe": "adapters.multitask",
+    "Engine": "adapters.nets.engine",
+    "ParamSpace": "adapters.nets.params",
+    "Param": "adapters.categories.param",
+    "Rep": "adapters.categories.rep",
+    "LearningFunctor": "adapters.categories.learning",
+    "verify_functor": "adapters.categories.learning",
+    "train": "adapters.nets.training",
+    "loss_barrier": "adapters.constructions.barrier",
+    "are_homotopic": "adapters.constructions.homotopy",
+    "homotopy_classes": "adapters.constructions.homotopy",
+    "landscape_persistence": "adapters.constructions.persistence",
+    "total_persistence": "adapters.constructions.persistence",
+    "pullback_transfer": "adapters.constructions.transfer",
+    "limit_preservation_probe": "adapters.constructions.multitask",
 }
 
 __all__ = sorted(_API)

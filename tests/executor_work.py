@@ -59,7 +59,7 @@ def not_json(x: int) -> object:
 @functools.lru_cache(maxsize=4)
 def data(seed: int) -> Any:
     """The digits split (built once per worker process)."""
-    from adapters.data import digits
+    from adapters.nets.data import digits
 
     return digits(seed=seed)
 
@@ -67,8 +67,8 @@ def data(seed: int) -> Any:
 @functools.lru_cache(maxsize=4)
 def engine(hidden: tuple[int, ...], seed: int) -> Any:
     """A training-loss engine for digits MLPs of width ``hidden`` (once per worker)."""
-    from adapters.engine import Engine
-    from adapters.models import mlp
+    from adapters.nets.engine import Engine
+    from adapters.nets.models import mlp
 
     d = data(seed)
     return Engine(mlp(64, hidden, 10), d.X_train, d.y_train)
@@ -78,8 +78,8 @@ def train_net(seed: int, hidden: tuple[int, ...], steps: int, data_seed: int = 0
     """Train one digits MLP from ``seed``; final figures and the parameters."""
     import torch
 
-    from adapters.models import mlp
-    from adapters.training import train
+    from adapters.nets.models import mlp
+    from adapters.nets.training import train
 
     torch.manual_seed(seed)
     model = mlp(64, tuple(hidden), 10)
@@ -99,7 +99,7 @@ def pair_barrier(a: list[float], b: list[float], hidden: tuple[int, ...], data_s
     """The linear loss barrier between two parameter vectors (training loss)."""
     import torch
 
-    from adapters.barrier import loss_barrier
+    from adapters.constructions.barrier import loss_barrier
 
     ta, tb = torch.tensor(a), torch.tensor(b)
     r = loss_barrier(engine(tuple(hidden), data_seed), ta, tb, grid=grid)

@@ -7,7 +7,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from adapters.models import cnn_bn, mlp
+from adapters.nets.models import cnn_bn, mlp
 
 
 def small_mlp() -> nn.Module:

@@ -4,38 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
-from hypothesis import settings
-
 from adapters.cli import UsageError
-from catcore.strategies import builtin_checks
-
-
-def law_table(max_examples: int = 25) -> list[dict[str, Any]]:
-    """One row per (instance, rule set): laws checked, examples, failures, seconds.
-
-    Examples are derandomized, so the table is the same on every run.
-    """
-    settings.register_profile("catcore-cli", derandomize=True, database=None, deadline=None)
-    settings.load_profile("catcore-cli")
-    rows = []
-    for c in builtin_checks():
-        start = time.perf_counter()
-        report = c.run(max_examples=max_examples)
-        rows.append(
-            {
-                "instance": c.instance,
-                "ruleset": c.ruleset.name,
-                "laws": len(report.checked),
-                "examples": sum(report.checked.values()),
-                "status": "ok" if report.ok else "FAILED",
-                "failures": [str(f) for f in report.failures],
-                "seconds": round(time.perf_counter() - start, 2),
-            }
-        )
-    return rows
+from catcore.strategies import law_table
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

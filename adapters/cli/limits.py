@@ -1,7 +1,7 @@
 """``catcore limits``: does the learning functor preserve the multi-task pullback on digits?
 
 Trains two-task digits models (digit class and parity) with a shared trunk and runs the
-limit-preservation probe (adapters.multitask.limit_preservation_probe) on each. Prints
+limit-preservation probe (adapters.constructions.multitask.limit_preservation_probe) on each. Prints
 the verdict and the defect (rank gap, dimensions, principal angles), as text or with
 --json as one JSON object on stdout; progress goes to stderr.
 
@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from adapters.cli import UsageError
-from adapters.multitask import VARIANTS, digits_limits
+from adapters.constructions.multitask import VARIANTS, digits_limits
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

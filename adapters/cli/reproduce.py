@@ -9,7 +9,7 @@ from adapters.cli import UsageError
 
 
 def run(args: argparse.Namespace) -> int:
-    from adapters.reproduce import PLANS, STUDIES, reproduce
+    from adapters.studies.reproduce import PLANS, STUDIES, reproduce
 
     size = "tiny" if args.tiny else "quick" if args.quick else "full"
     only = args.only.split(",") if args.only else None
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 def build_executor(name: str, workers: int | None, ray_address: str | None) -> Any:
     """The executor the flags ask for (``docs/cluster.md``); bad combinations and a missing
     Ray are a :class:`UsageError`."""
-    from adapters.executor import make_executor
+    from adapters.runtime.registry import make_executor
 
     if workers is not None and workers < 0:
         raise UsageError(f"--workers must be 0 or more, got {workers}")

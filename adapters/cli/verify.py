@@ -4,7 +4,7 @@
 Imports a factory ``PKG.MODULE:FACTORY`` (or ``path/to/file.py:FACTORY``) returning an
 ``nn.Module`` for 8x8 digits (64 features or ``1x8x8`` images, detected by trying both),
 optionally loads a state dict, trains two short consecutive segments on digits, and
-verifies the laws on them with :func:`adapters.functor.verify_functor`. Exit status: 0
+verifies the laws on them with :func:`adapters.categories.learning.verify_functor`. Exit status: 0
 when the laws hold and the network is a function of its parameters, 1 when not, 2 on bad
 input.
 """
@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from adapters.cli import UsageError
-from adapters.params import ParamSpace
+from adapters.nets.params import ParamSpace
 
 #: Samples of the digits train split that define the loss; probe samples come from the test split.
 TRAIN_SAMPLES = 512
@@ -158,10 +158,10 @@ def detect_input(model: nn.Module) -> tuple[int, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from adapters.data import digits
-    from adapters.functor import LearningFunctor, verify_functor
-    from adapters.param import Param
-    from adapters.training import train
+    from adapters.categories.learning import LearningFunctor, verify_functor
+    from adapters.categories.param import Param
+    from adapters.nets.data import digits
+    from adapters.nets.training import train
 
     if args.steps < 1 or args.probe < 4 or args.grid < 2:
         raise UsageError(

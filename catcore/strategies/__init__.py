@@ -4,7 +4,7 @@ ready-made ones for every built-in instance and construction, each taking the ca
 a parameter, and :func:`builtin_checks`, the catalogue that ``catcore laws`` runs
 (``docs/catcore.md``, "Law suites")."""
 
-from catcore.strategies.catalogue import BuiltinCheck, builtin_checks
+from catcore.strategies.catalogue import BuiltinCheck, builtin_checks, law_table
 from catcore.strategies.generic import (
     Kit,
     colimit_gens,
@@ -20,6 +20,7 @@ __all__ = [
     "BuiltinCheck",
     "Kit",
     "builtin_checks",
+    "law_table",
     "colimit_gens",
     "enumerated_cocones",
     "enumerated_cones",

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from catcore.functor import Functor
@@ -134,3 +137,28 @@ def builtin_checks() -> list[BuiltinCheck]:
         BuiltinCheck(plane.name, twocell_laws(plane), paths_twocell_gens(plane)),
         *_constructions(),
     ]
+
+
+def law_table(max_examples: int = 25) -> list[dict[str, Any]]:
+    """One row per (instance, rule set): laws checked, examples, failures, seconds.
+
+    Examples are derandomized, so the table is the same on every run.
+    """
+    settings.register_profile("catcore-cli", derandomize=True, database=None, deadline=None)
+    settings.load_profile("catcore-cli")
+    rows = []
+    for c in builtin_checks():
+        start = time.perf_counter()
+        report = c.run(max_examples=max_examples)
+        rows.append(
+            {
+                "instance": c.instance,
+                "ruleset": c.ruleset.name,
+                "laws": len(report.checked),
+                "examples": sum(report.checked.values()),
+                "status": "ok" if report.ok else "FAILED",
+                "failures": [str(f) for f in report.failures],
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
+    return rows

@@ -29,7 +29,7 @@ def _close(got: float, want: float, tol: float) -> bool:
     "barrier.double-well",
     "The barrier (chord-corrected, Def 3.1 detection) of the double well "
     "L = (x^2 - 1)^2 + c x + y^2 along the segment (-1, 0) -> (1, 0) is exactly 1 at t = 1/2 "
-    "for every tilt c (the excess over the chord is (x^2 - 1)^2); adapters.homotopy."
+    "for every tilt c (the excess over the chord is (x^2 - 1)^2); adapters.constructions.homotopy."
     "loss_barrier finds it within 1e-3 for c in {0, 0.3, -0.7}.",
     "numeric",
     "barrier",
@@ -37,7 +37,7 @@ def _close(got: float, want: float, tol: float) -> bool:
 def double_well() -> Outcome:
     import torch
 
-    from adapters.homotopy import loss_barrier
+    from adapters.constructions.homotopy import loss_barrier
 
     a, b = (
         torch.tensor([-1.0, 0.0], dtype=torch.float64),
@@ -65,7 +65,7 @@ def double_well() -> Outcome:
 def quadratic_barriers() -> Outcome:
     import torch
 
-    from adapters.homotopy import loss_barrier
+    from adapters.constructions.homotopy import loss_barrier
 
     coord = st.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 2))
     vec = st.lists(coord, min_size=2, max_size=2)
@@ -122,7 +122,7 @@ def _three_wells():
 def three_wells() -> Outcome:
     import torch
 
-    from adapters.homotopy import homotopy_classes
+    from adapters.constructions.homotopy import homotopy_classes
 
     centers, loss = _three_wells()
     offsets = torch.tensor(
@@ -167,7 +167,7 @@ def _as_pairs(dgm) -> list[tuple[float, float]]:
     "def-6-2",
 )
 def piecewise_linear_pairs() -> Outcome:
-    from adapters.persistence import landscape_persistence, total_persistence
+    from adapters.constructions.persistence import landscape_persistence, total_persistence
 
     xs, ys = zip(*PL_KNOTS)
     x = np.linspace(0, 6, 601)
@@ -192,7 +192,7 @@ def piecewise_linear_pairs() -> Outcome:
     "def-6-1",
 )
 def tilted_double_well() -> Outcome:
-    from adapters.persistence import landscape_persistence
+    from adapters.constructions.persistence import landscape_persistence
 
     xs = sympy.Symbol("x", real=True)
     f = xs**4 - 2 * xs**2 + sympy.Rational(3, 10) * xs
@@ -223,7 +223,7 @@ def tilted_double_well() -> Outcome:
     "def-6-1",
 )
 def mexican_hat() -> Outcome:
-    from adapters.persistence import grid_persistence, landscape_persistence
+    from adapters.constructions.persistence import grid_persistence, landscape_persistence
 
     g = np.linspace(-1.5, 1.5, 41)
     X, Y = np.meshgrid(g, g, indexing="ij")
@@ -267,7 +267,7 @@ def _components_at(edges, values, level, keep_at=None) -> int:
     "def-6-1",
 )
 def h0_rank_invariant() -> Outcome:
-    from adapters.persistence import elder_rule_h0, graph_persistence
+    from adapters.constructions.persistence import elder_rule_h0, graph_persistence
 
     path = [(i, i + 1) for i in range(4)]
     graphs = {"path": path, "cycle": [*path, (4, 0)]}

@@ -35,7 +35,7 @@ def single_thread():
 def _param(model, n_samples: int = 12, grid_size: int = 17, **kw):
     import torch
 
-    from adapters.param import Param
+    from adapters.categories.param import Param
 
     g = torch.Generator().manual_seed(0)
     X = torch.randn(n_samples, model[0].in_features, generator=g)
@@ -80,7 +80,7 @@ def _path_strategy(P):
 def suite_param() -> Outcome:
     from torch import nn
 
-    from adapters.moore import UpToReparametrization
+    from adapters.categories.moore import UpToReparametrization
     from catcore.laws import Equation, Law, RuleSet, check
     from catcore.suites import category_gens, category_laws
 
@@ -114,7 +114,7 @@ def suite_param() -> Outcome:
     "def-2-4",
 )
 def suite_rep() -> Outcome:
-    from adapters.rep import Rep
+    from adapters.categories.rep import Rep
     from catcore.laws import check
     from catcore.suites import category_gens, category_laws
 
@@ -188,7 +188,7 @@ def suite_rep() -> Outcome:
 def learning_functor() -> Outcome:
     from torch import nn
 
-    from adapters.functor import LearningFunctor, verify_functor
+    from adapters.categories.learning import LearningFunctor, verify_functor
 
     with single_thread():
         P = _param(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2)))
@@ -225,7 +225,8 @@ def learning_functor() -> Outcome:
 
 @obligation(
     "thm-5-3.affine-relation-networks",
-    "adapters.twofunctor.affine_relation agrees with the symbolic answers: for a network whose "
+    "adapters.categories.twofunctor.affine_relation agrees with the symbolic answers: for a "
+    "network whose "
     "hidden layer is linear and square (W1 x + b1) the representations along any two paths "
     "with the same ends are affinely related (residual < 1e-8); for relu(W1 x + b1) between "
     "W1 and -W1 they are not (residual > 0.5 somewhere).",
@@ -235,8 +236,8 @@ def learning_functor() -> Outcome:
 def affine_relation_networks() -> Outcome:
     from torch import nn
 
-    from adapters.functor import LearningFunctor
-    from adapters.twofunctor import affine_relation
+    from adapters.categories.learning import LearningFunctor
+    from adapters.categories.twofunctor import affine_relation
 
     with single_thread():
         P = _param(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2)), n_samples=20)
@@ -274,8 +275,7 @@ def transfer_squares() -> Outcome:
     import torch
     from torch import nn
 
-    from adapters.params import ParamSpace
-    from adapters.transfer import (
+    from adapters.constructions.transfer import (
         Domain,
         fibre,
         fibre_members,
@@ -284,6 +284,7 @@ def transfer_squares() -> Outcome:
         tangent_fibre,
         unpermute,
     )
+    from adapters.nets.params import ParamSpace
 
     with single_thread():
         g = torch.Generator().manual_seed(0)
@@ -330,7 +331,7 @@ def transfer_squares() -> Outcome:
 def multitask_probe() -> Outcome:
     import torch
 
-    from adapters.multitask import limit_preservation_probe, multitask_mlp
+    from adapters.constructions.multitask import limit_preservation_probe, multitask_mlp
 
     rows = []
     with single_thread():

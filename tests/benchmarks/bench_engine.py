@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adapters.data import digits
-from adapters.engine import Engine
-from adapters.models import mlp
-from adapters.params import ParamSpace
+from adapters.nets.data import digits
+from adapters.nets.engine import Engine
+from adapters.nets.models import mlp
+from adapters.nets.params import ParamSpace
 
 POINTS = 128
 REPEATS = 3

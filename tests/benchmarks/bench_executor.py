@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests folder
 
 import executor_work as w  # noqa: E402
 
-from adapters.executor import Executor, LocalExecutor, WorkItem, run_items, work_key  # noqa: E402
+from adapters.runtime.executor import Executor, LocalExecutor, WorkItem, run_items, work_key  # noqa: E402
 
 NETS, HIDDEN, STEPS, GRID = 8, (64,), 1000, 33
 REPEATS = 3

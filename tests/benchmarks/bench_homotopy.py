@@ -19,11 +19,11 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from adapters.data import digits
-from adapters.engine import Engine
-from adapters.homotopy import homotopy_classes
-from adapters.homotopy_study import ensemble_plan, train_ensemble
-from adapters.models import mlp
+from adapters.constructions.homotopy import homotopy_classes
+from adapters.nets.data import digits
+from adapters.nets.engine import Engine
+from adapters.nets.models import mlp
+from adapters.studies.homotopy_study import ensemble_plan, train_ensemble
 
 N_NETWORKS = 32
 EPS = 0.1

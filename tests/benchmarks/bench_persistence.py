@@ -19,12 +19,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adapters.data import digits
-from adapters.engine import Engine
-from adapters.models import mlp
-from adapters.params import ParamSpace
-from adapters.persistence import elder_rule_h0, graph_persistence, knn_edges
-from adapters.sampling import ball_samples, evaluate
+from adapters.constructions.persistence import elder_rule_h0, graph_persistence, knn_edges
+from adapters.nets.data import digits
+from adapters.nets.engine import Engine
+from adapters.nets.models import mlp
+from adapters.nets.params import ParamSpace
+from adapters.nets.sampling import ball_samples, evaluate
 
 SIZES = (1_000, 5_000, 20_000)
 K = 10

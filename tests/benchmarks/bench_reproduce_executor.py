@@ -24,12 +24,12 @@ import parallel_executors as parallel
 import pytest
 import torch
 
-from adapters.data import digits
-from adapters.engine import Engine
-from adapters.executor import Executor
-from adapters.homotopy import homotopy_classes
-from adapters.homotopy_study import digits_engine, ensemble_plan, train_ensemble
-from adapters.store import Store
+from adapters.constructions.homotopy import homotopy_classes
+from adapters.nets.data import digits
+from adapters.nets.engine import Engine
+from adapters.runtime.executor import Executor
+from adapters.runtime.store import Store
+from adapters.studies.homotopy_study import digits_engine, ensemble_plan, train_ensemble
 
 NETS, HIDDEN, STEPS, EPS, SEED = 16, (32,), 600, 0.1, 0
 REPEATS = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from adapters.executor import Executor, LocalExecutor
+from adapters.runtime.executor import Executor, LocalExecutor
 
 
 def executors(baseline: str, first: Executor | None) -> dict[str, tuple[Executor | None, float]]:
@@ -14,7 +14,7 @@ def executors(baseline: str, first: Executor | None) -> dict[str, tuple[Executor
         "process pool (2 workers)": (LocalExecutor(2), 0.0),
     }
     try:
-        from adapters.ray_executor import RayExecutor
+        from adapters.runtime.ray_executor import RayExecutor
 
         t0 = time.perf_counter()
         ray_ex = RayExecutor(num_cpus=2)

@@ -1,0 +1,594 @@
+"""Loss barriers along paths in parameter space, with few loss evaluations.
+
+The barrier of a path ``gamma: [0, 1] -> R^n`` from ``a = gamma(0)`` to ``b = gamma(1)`` is
+
+    B(gamma) = max_t  loss(gamma(t)) - ((1 - t) loss(a) + t loss(b)),
+
+the largest excess of the loss over the chord between the endpoint losses (DESIGN.md
+section 5: *not* "max minus mean of the endpoints", which invents barriers when the
+endpoint losses differ). ``B >= 0`` since the excess is 0 at both ends. For the straight
+segment ``gamma(t) = a + t (b - a)`` this is the linear-mode-connectivity barrier.
+
+How it is found (``docs/homotopy.md``, "Barriers"): the excess ``g`` is sampled on a coarse
+uniform grid (``grid`` points, one batched evaluation). Its curvature ``M = max |g''|`` is
+estimated from the grid's second differences (times a safety factor 2). Between two
+samples ``(t0, g0)``, ``(t1, g1)`` a function with ``|g''| <= M`` stays below the *interval
+bound* ``max_s g0 + (g1 - g0) s + M (t1 - t0)^2 s (1 - s) / 2``. The best interior local
+maxima of the grid (at most ``peaks``, best first: the excess may be multimodal, and a
+narrow peak can look lower on the grid than a wide one) are each refined by Brent's method
+(parabolic interpolation safeguarded by golden sections) inside the bracket of their grid
+neighbours, to the step ``sqrt(2 tol / M)`` in ``t`` that makes the height accurate to
+``tol``. Then
+branch and bound: the interval with the highest bound is split at its bound's maximizer
+until every bound is within ``tol`` of the best sample (``status="resolved"``) or
+``max_evals`` is spent (``"budget"``). So ``tol`` is the tolerance on the *height*, under
+the curvature estimate; a feature narrower than the grid spacing that the second
+differences do not see can be missed by this, as by any grid method. The returned samples
+let the caller look at the curve.
+
+Decisions ("is the barrier at most ``eps``?") stop early: grid points are visited in
+bisection order (``t = 1/2``, then ``1/4, 3/4``, ...) and the test rejects as soon as one
+sample exceeds ``eps`` (``"above"``: the height is then a lower bound); when all grid
+samples are below, branch and bound runs until every interval bound is below
+``max(eps, best + tol)`` (``"below"``) or a sample exceeds ``eps``.
+
+A non-finite loss at an interior point counts as ``+inf`` (the path leaves the region where
+the loss is defined); a non-finite endpoint loss is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from adapters.nets.engine import Engine
+
+Curve = Callable[[np.ndarray], Tensor]
+_GOLD = 0.3819660112501051  # 2 - golden ratio
+_SAFETY = 2.0  # factor on the estimated curvature in the skip / accept bound
+
+
+class LossFunction:
+    """A loss in parameter space evaluated at batches of points, with a counter.
+
+    ``loss`` is an :class:`~adapters.nets.engine.Engine` (its batched ``loss(points)`` is used) or
+    a plain callable mapping a flat 1-D tensor to a scalar (called once per point). A
+    :class:`LossFunction` passed in is reused, so counts accumulate. ``evaluations`` counts
+    points evaluated through this object.
+    """
+
+    def __init__(self, loss: Any) -> None:
+        self.engine: Engine | None = None
+        self.fn: Callable[[Tensor], Any] | None = None
+        if isinstance(loss, Engine):
+            self.engine = loss
+        elif callable(loss):
+            self.fn = loss
+        else:
+            raise TypeError(
+                f"loss must be an Engine or a callable on a flat parameter tensor, "
+                f"got {type(loss).__name__}"
+            )
+        self.evaluations = 0
+
+    @staticmethod
+    def of(loss: Any) -> LossFunction:
+        """``loss`` itself if it already is a :class:`LossFunction`, else a new wrapper."""
+        return loss if isinstance(loss, LossFunction) else LossFunction(loss)
+
+    @property
+    def n(self) -> int | None:
+        """Dimension of the parameter space when known (an engine), else ``None``."""
+        return None if self.engine is None else self.engine.space.n
+
+    def __call__(self, points: Tensor) -> np.ndarray:
+        """Losses at the rows of ``points`` (``(P, n)``) as float64; NaN becomes ``+inf``."""
+        if points.ndim != 2:
+            raise ValueError(f"points must have shape (P, n), got {tuple(points.shape)}")
+        if points.shape[0] == 0:
+            return np.zeros(0)
+        if self.engine is not None:
+            values = self.engine.loss(points).detach().cpu().to(torch.float64).numpy()
+        else:
+            assert self.fn is not None
+            values = np.array([_scalar(self.fn(p)) for p in points], dtype=np.float64)
+        self.evaluations += int(points.shape[0])
+        return np.where(np.isnan(values), np.inf, values)
+
+
+def _scalar(value: Any) -> float:
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"loss returned a tensor of shape {tuple(value.shape)}, not a scalar")
+        return float(value.detach())
+    return float(value)
+
+
+def as_vector(x: Any, name: str = "point") -> Tensor:
+    """A flat floating-point tensor from a tensor or array (``name`` is used in errors)."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a 1-D tensor or array, got {type(x).__name__}")
+    if x.ndim != 1 or not x.is_floating_point():
+        raise ValueError(f"{name} must be a 1-D floating-point tensor, got shape "
+                         f"{tuple(x.shape)} and dtype {x.dtype}")  # fmt: skip
+    return x.detach()
+
+
+def linear_curve(a: Tensor, b: Tensor) -> Curve:
+    """``t -> a + t (b - a)`` for an array of ``t``: ``(len(t), n)`` points."""
+    d = b - a
+
+    def curve(ts: np.ndarray) -> Tensor:
+        t = torch.as_tensor(np.asarray(ts, dtype=np.float64), dtype=a.dtype)
+        return a + t[:, None] * d
+
+    return curve
+
+
+def bisection_levels(grid: int) -> list[list[int]]:
+    """Interior indices ``1 .. grid-2`` of a uniform grid, grouped by bisection depth.
+
+    >>> bisection_levels(9)
+    [[4], [2, 6], [1, 3, 5, 7]]
+    """
+    if grid < 3:
+        raise ValueError(f"grid needs at least 3 points (two ends and one inside), got {grid}")
+    levels: list[list[int]] = []
+    spans = [(0, grid - 1)]
+    while spans:
+        level, nxt = [], []
+        for lo, hi in spans:
+            if hi - lo < 2:
+                continue
+            mid = (lo + hi) // 2
+            level.append(mid)
+            nxt += [(lo, mid), (mid, hi)]
+        if level:
+            levels.append(sorted(level))
+        spans = nxt
+    return levels
+
+
+@dataclass
+class Barrier:
+    """The barrier of one path (see the module docstring for the definition).
+
+    ``height``: the largest excess found; ``t``: where; ``evaluations``: loss evaluations
+    spent on this path (endpoint losses included when they were computed here); ``ts``,
+    ``excess`` and ``losses``: every sample, sorted by ``t``; ``loss_a``, ``loss_b``: the
+    endpoint losses. ``status`` says what ``height`` is:
+
+    - ``"resolved"``: the maximum to tolerance (refined peaks);
+    - ``"above"``: a decision stopped early because a sample exceeded the threshold, so
+      ``height`` is a *lower bound* of the barrier;
+    - ``"below"``: a decision accepted from the coarse grid because the curvature bound is
+      below the threshold; ``height`` is the coarse maximum.
+    """
+
+    height: float
+    t: float
+    evaluations: int
+    ts: np.ndarray = field(repr=False)
+    excess: np.ndarray = field(repr=False)
+    losses: np.ndarray = field(repr=False)
+    loss_a: float
+    loss_b: float
+    status: str = "resolved"
+
+    def below(self, eps: float) -> bool:
+        """Whether the barrier is at most ``eps``."""
+        return self.height <= eps
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable summary (samples included)."""
+        return {
+            "height": float(self.height),
+            "t": float(self.t),
+            "evaluations": int(self.evaluations),
+            "status": self.status,
+            "loss_a": float(self.loss_a),
+            "loss_b": float(self.loss_b),
+            "ts": [float(v) for v in self.ts],
+            "excess": [float(v) for v in self.excess],
+        }
+
+
+class Scan:
+    """The samples of the excess along one curve, gathered in stages (internal state).
+
+    ``curve(ts)`` gives the points at parameters ``ts``; ``loss_a`` and ``loss_b`` are the
+    endpoint losses (the chord). Stages and refinements add samples; :meth:`result` reads
+    them out.
+    """
+
+    def __init__(self, curve: Curve, loss_a: float, loss_b: float, grid: int) -> None:
+        for name, v in (("loss_a", loss_a), ("loss_b", loss_b)):
+            if not math.isfinite(v):
+                raise ValueError(f"endpoint loss {name} is {v}; the barrier is undefined")
+        self.curve, self.loss_a, self.loss_b = curve, float(loss_a), float(loss_b)
+        self.grid = int(grid)
+        self.levels = bisection_levels(self.grid)
+        self.level = 0  # next level to evaluate
+        self.samples: dict[float, float] = {0.0: self.loss_a, 1.0: self.loss_b}
+        self.evaluations = 0
+        self._curvature: float | None = None
+
+    def chord(self, t: float) -> float:
+        return (1.0 - t) * self.loss_a + t * self.loss_b
+
+    def excess(self, t: float) -> float:
+        return self.samples[t] - self.chord(t)
+
+    def best(self) -> tuple[float, float]:
+        """``(t, excess)`` of the highest sample (ends included)."""
+        t = max(self.samples, key=lambda s: (self.excess(s), -abs(s - 0.5)))
+        return t, self.excess(t)
+
+    def grid_ts(self, indices: Sequence[int]) -> np.ndarray:
+        return np.asarray(indices, dtype=np.float64) / (self.grid - 1)
+
+    def pending(self, all_levels: bool) -> np.ndarray:
+        """Parameters of the next level (or of every remaining level)."""
+        stop = len(self.levels) if all_levels else self.level + 1
+        idx = [i for lv in self.levels[self.level : stop] for i in lv]
+        return self.grid_ts(idx)
+
+    def add(self, ts: np.ndarray, values: np.ndarray, all_levels: bool) -> None:
+        for t, v in zip(ts, values):
+            self.samples[float(t)] = float(v)
+        self.evaluations += len(ts)
+        self.level = len(self.levels) if all_levels else self.level + 1
+
+    @property
+    def coarse_done(self) -> bool:
+        return self.level >= len(self.levels)
+
+    def coarse(self) -> tuple[np.ndarray, np.ndarray]:
+        ts = self.grid_ts(range(self.grid))
+        return ts, np.array([self.excess(float(t)) for t in ts])
+
+    def curvature(self) -> float:
+        """Estimated ``max |g''|`` from the coarse grid's second differences, times the
+        safety factor; ``inf`` if a grid value is infinite. Computed once, when the coarse
+        grid is complete (closer samples would amplify rounding noise)."""
+        if self._curvature is None:
+            _, g = self.coarse()
+            h = 1.0 / (self.grid - 1)
+            finite = bool(np.all(np.isfinite(g)))
+            m = float(np.max(np.abs(np.diff(g, 2)))) / h**2 if finite else math.inf
+            self._curvature = _SAFETY * m
+        return self._curvature
+
+    def intervals(self) -> list[tuple[float, float, float]]:
+        """``(bound, t0, t1)`` for each pair of consecutive samples (interval bound of the
+        module docstring, with the estimated curvature)."""
+        M = self.curvature()
+        ts = sorted(self.samples)
+        out = []
+        for t0, t1 in zip(ts[:-1], ts[1:]):
+            g0, g1 = self.excess(t0), self.excess(t1)
+            out.append((_interval_bound(g0, g1, t1 - t0, M)[0], t0, t1))
+        return out
+
+    def peaks(self, count: int) -> list[int]:
+        """Indices of interior coarse local maxima, highest first (at most ``count``)."""
+        _, g = self.coarse()
+        idx = [i for i in range(1, self.grid - 1) if g[i] >= g[i - 1] and g[i] >= g[i + 1]]
+        return sorted(idx, key=lambda i: -g[i])[:count]
+
+    def result(self, status: str, evaluations: int | None = None) -> Barrier:
+        ts = np.array(sorted(self.samples))
+        losses = np.array([self.samples[t] for t in ts])
+        excess = np.array([self.excess(t) for t in ts])
+        t, h = self.best()
+        return Barrier(
+            height=float(max(h, 0.0)),
+            t=float(t),
+            evaluations=self.evaluations if evaluations is None else evaluations,
+            ts=ts,
+            excess=excess,
+            losses=losses,
+            loss_a=self.loss_a,
+            loss_b=self.loss_b,
+            status=status,
+        )
+
+
+def evaluate_stage(lf: LossFunction, scans: Sequence[Scan], all_levels: bool) -> None:
+    """Evaluate the next coarse level (or all remaining levels) of several scans in one
+    batched call."""
+    todo = [(s, s.pending(all_levels)) for s in scans if not s.coarse_done]
+    todo = [(s, ts) for s, ts in todo if len(ts)]
+    if not todo:
+        return
+    points = torch.cat([s.curve(ts) for s, ts in todo])
+    values = lf(points)
+    start = 0
+    for s, ts in todo:
+        s.add(ts, values[start : start + len(ts)], all_levels)
+        start += len(ts)
+
+
+def _interval_bound(g0: float, g1: float, w: float, M: float) -> tuple[float, float]:
+    """``(bound, s*)``: the maximum over ``s`` in ``[0, 1]`` of
+    ``g0 + (g1 - g0) s + M w^2 s (1 - s) / 2`` and where it is attained."""
+    if not (math.isfinite(g0) and math.isfinite(g1)):
+        return math.inf, 0.5
+    c = 0.5 * M * w * w
+    if not math.isfinite(c):
+        return math.inf, 0.5
+    if c <= 0:
+        return max(g0, g1), 0.0 if g0 >= g1 else 1.0
+    s = min(1.0, max(0.0, 0.5 + (g1 - g0) / (2.0 * c)))
+    return g0 + (g1 - g0) * s + c * s * (1.0 - s), s
+
+
+class _Exceeded(Exception):
+    pass
+
+
+class _Probe:
+    """Evaluates the excess at single parameters, caching in the scan and counting."""
+
+    def __init__(self, lf: LossFunction, scan: Scan, max_evals: int, stop_above: float | None):
+        self.lf, self.scan, self.max_evals, self.stop_above = lf, scan, max_evals, stop_above
+
+    def left(self) -> int:
+        return self.max_evals - self.scan.evaluations
+
+    def __call__(self, t: float) -> float:
+        scan = self.scan
+        if t not in scan.samples:
+            scan.samples[t] = float(self.lf(scan.curve(np.array([t])))[0])
+            scan.evaluations += 1
+        g = scan.excess(t)
+        if self.stop_above is not None and g > self.stop_above:
+            raise _Exceeded
+        return g
+
+
+def refine(
+    lf: LossFunction,
+    scan: Scan,
+    *,
+    tol: float,
+    peaks: int,
+    max_evals: int,
+    stop_above: float | None = None,
+) -> str:
+    """Refine a scan whose coarse grid is complete (module docstring); returns the status:
+    ``"resolved"`` / ``"below"`` (certified within ``tol``, or below ``stop_above``),
+    ``"above"`` (a sample exceeded ``stop_above``) or ``"budget"`` (``max_evals`` spent)."""
+    probe = _Probe(lf, scan, max_evals, stop_above)
+    floor = -math.inf if stop_above is None else stop_above
+
+    def target() -> float:
+        return max(scan.best()[1] + tol, floor)
+
+    try:
+        probe(scan.best()[0])  # an early stop on the coarse grid already
+        M = scan.curvature()
+        if stop_above is None and math.isfinite(M):
+            xtol = min(0.25 / (scan.grid - 1), max(1e-9, math.sqrt(2.0 * tol / M) if M else 1.0))
+            for i in scan.peaks(peaks):
+                lo, x, hi = (float(t) for t in scan.grid_ts([i - 1, i, i + 1]))
+                if probe.left() <= 0:
+                    break
+                brent_max(probe, lo, hi, x, scan.excess(x), scan.excess(lo), scan.excess(hi),
+                          tol=xtol, budget=probe.left)  # fmt: skip
+        while True:
+            bound, t0, t1 = max(scan.intervals())
+            if bound <= target():
+                return "resolved" if stop_above is None else "below"
+            if probe.left() <= 0:
+                return "budget"
+            s = _interval_bound(scan.excess(t0), scan.excess(t1), t1 - t0, M)[1]
+            probe(t0 + min(0.75, max(0.25, s)) * (t1 - t0))
+    except _Exceeded:
+        return "above"
+
+
+def brent_max(
+    f: Callable[[float], float],
+    lo: float,
+    hi: float,
+    x: float,
+    fx: float,
+    f_lo: float,
+    f_hi: float,
+    *,
+    tol: float,
+    budget: Callable[[], int] = lambda: 10**9,
+) -> tuple[float, float]:
+    """Maximize ``f`` on ``[lo, hi]`` from the bracket ``lo < x < hi`` with ``f(x)`` at least
+    the ends', to absolute tolerance ``tol`` in the argument (Brent 1973, ``fmin``).
+
+    The known end values seed the first parabolic step. Returns ``(x, f(x))``.
+
+    >>> x, fx = brent_max(lambda t: -(t - 0.3) ** 2, 0.0, 1.0, 0.5, -0.04, -0.09, -0.49, tol=1e-8)
+    >>> round(x, 6), abs(fx) < 1e-12
+    (0.3, True)
+    """
+    if not lo < x < hi:
+        raise ValueError(f"need lo < x < hi, got {lo}, {x}, {hi}")
+    a, b = lo, hi
+    # minimize q = -f; w, v: second and third best points
+    (w, qw), (v, qv) = sorted([(lo, -f_lo), (hi, -f_hi)], key=lambda p: p[1])
+    qx = -fx
+    d = e = b - a
+    while budget() > 0:
+        xm = 0.5 * (a + b)
+        tol1 = tol
+        tol2 = 2.0 * tol1
+        if abs(x - xm) <= tol2 - 0.5 * (b - a):
+            break
+        golden = True
+        if abs(e) > tol1:
+            r = (x - w) * (qx - qv)
+            q = (x - v) * (qx - qw)
+            p = (x - v) * q - (x - w) * r
+            q = 2.0 * (q - r)
+            if q > 0:
+                p = -p
+            q = abs(q)
+            etemp, e = e, d
+            if abs(p) < abs(0.5 * q * etemp) and q * (a - x) < p < q * (b - x):
+                d = p / q
+                u = x + d
+                if u - a < tol2 or b - u < tol2:
+                    d = math.copysign(tol1, xm - x)
+                golden = False
+        if golden:
+            e = (a - x) if x >= xm else (b - x)
+            d = _GOLD * e
+        u = x + d if abs(d) >= tol1 else x + math.copysign(tol1, d)
+        qu = -f(u)
+        if qu <= qx:
+            if u >= x:
+                a = x
+            else:
+                b = x
+            v, qv, w, qw, x, qx = w, qw, x, qx, u, qu
+        else:
+            if u < x:
+                a = u
+            else:
+                b = u
+            if qu <= qw or w == x:
+                v, qv, w, qw = w, qw, u, qu
+            elif qu <= qv or v == x or v == w:
+                v, qv = u, qu
+    return x, -qx
+
+
+def endpoint_losses(
+    lf: LossFunction, a: Tensor, b: Tensor, loss_a: float | None, loss_b: float | None
+) -> tuple[float, float]:
+    """The endpoint losses, evaluating (in one call) only those not given."""
+    missing = [p for p, v in ((a, loss_a), (b, loss_b)) if v is None]
+    values = iter(lf(torch.stack(missing)).tolist() if missing else [])
+    la = float(next(values)) if loss_a is None else float(loss_a)
+    lb = float(next(values)) if loss_b is None else float(loss_b)
+    return la, lb
+
+
+def _check_settings(grid: int, tol: float, peaks: int, max_evals: int) -> None:
+    if not isinstance(grid, int) or grid < 3:
+        raise ValueError(f"grid must be an integer >= 3, got {grid!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    if peaks < 0:
+        raise ValueError(f"peaks must be >= 0, got {peaks!r}")
+    if max_evals < grid:
+        raise ValueError(f"max_evals must be at least grid={grid}, got {max_evals!r}")
+
+
+def as_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Two flat points of one shape, ``b`` cast to ``a``'s dtype."""
+    a, b = as_vector(a, "a"), as_vector(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b have different shapes: {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.dtype != b.dtype:
+        b = b.to(a.dtype)
+    return a, b
+
+
+def curve_barrier(
+    loss: Any,
+    curve: Curve,
+    *,
+    loss_a: float,
+    loss_b: float,
+    tol: float = 1e-4,
+    grid: int = 9,
+    peaks: int = 3,
+    max_evals: int = 200,
+) -> Barrier:
+    """The barrier along any curve ``t -> curve([t])`` with known endpoint losses (see
+    :func:`loss_barrier`; the curve is sampled at parameters in ``[0, 1]``)."""
+    _check_settings(grid, tol, peaks, max_evals)
+    lf = LossFunction.of(loss)
+    scan = Scan(curve, loss_a, loss_b, grid)
+    evaluate_stage(lf, [scan], all_levels=True)
+    return scan.result(refine(lf, scan, tol=tol, peaks=peaks, max_evals=max_evals))
+
+
+def loss_barrier(
+    loss: Any,
+    a: Any,
+    b: Any,
+    *,
+    tol: float = 1e-4,
+    grid: int = 9,
+    peaks: int = 3,
+    max_evals: int = 200,
+    loss_a: float | None = None,
+    loss_b: float | None = None,
+) -> Barrier:
+    """The barrier along the straight segment from ``a`` to ``b`` (module docstring).
+
+    ``loss``: an :class:`~adapters.nets.engine.Engine` or a callable on a flat 1-D tensor
+    returning a scalar. ``grid``: coarse grid size (ends included; evaluated in one batched
+    call); ``peaks``: how many coarse local maxima may be refined; ``tol``: tolerance on the
+    maximizer ``t`` of each refined peak; ``max_evals``: cap on evaluations for this pair.
+    ``loss_a`` / ``loss_b``: endpoint losses if already known (they are then not
+    re-evaluated). Returns a :class:`Barrier`.
+
+    >>> import torch
+    >>> well = lambda p: (p[0] ** 2 - 1) ** 2          # double well, minima at -1 and +1
+    >>> r = loss_barrier(well, torch.tensor([-1.0]), torch.tensor([1.0]))
+    >>> round(r.height, 6), round(r.t, 4), r.evaluations < 25
+    (1.0, 0.5, True)
+    """
+    a, b = as_pair(a, b)
+    lf = LossFunction.of(loss)
+    before = lf.evaluations
+    la, lb = endpoint_losses(lf, a, b, loss_a, loss_b)
+    r = curve_barrier(lf, linear_curve(a, b), loss_a=la, loss_b=lb, tol=tol, grid=grid,
+                      peaks=peaks, max_evals=max_evals)  # fmt: skip
+    r.evaluations = lf.evaluations - before
+    return r
+
+
+def barrier_below(
+    loss: Any,
+    curve: Curve,
+    eps: float,
+    *,
+    loss_a: float,
+    loss_b: float,
+    tol: float = 1e-4,
+    grid: int = 9,
+    peaks: int = 3,
+    max_evals: int = 200,
+) -> Barrier:
+    """Decide whether the barrier along ``curve`` is at most ``eps``, stopping early.
+
+    Grid levels are evaluated one call each in bisection order; see the module docstring
+    and :class:`Barrier` for what ``status`` and ``height`` mean. ``result.below(eps)`` is
+    the decision.
+    """
+    _check_settings(grid, tol, peaks, max_evals)
+    lf = LossFunction.of(loss)
+    scan = Scan(curve, loss_a, loss_b, grid)
+    while not scan.coarse_done:
+        evaluate_stage(lf, [scan], all_levels=False)
+        if scan.best()[1] > eps:
+            return scan.result("above")
+    return decide_scan(lf, scan, eps, tol=tol, peaks=peaks, max_evals=max_evals)
+
+
+def decide_scan(
+    lf: LossFunction, scan: Scan, eps: float, *, tol: float, peaks: int, max_evals: int
+) -> Barrier:
+    """Finish a decision on a scan whose coarse grid is complete (``barrier_below``)."""
+    status = refine(lf, scan, tol=tol, peaks=peaks, max_evals=max_evals, stop_above=eps)
+    return scan.result(status)

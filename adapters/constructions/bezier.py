@@ -1,0 +1,119 @@
+"""Bezier curves with trainable bends between two parameter points (mode connectivity).
+
+``phi(t) = sum_k C(m, k) t^k (1 - t)^(m - k) c_k`` with ``c_0 = a`` and ``c_m = b`` fixed
+and the bends ``c_1 .. c_{m-1}`` trained to minimize the loss averaged along the curve,
+``E_{t ~ U(0, 1)} loss(phi(t))`` (Garipov et al. 2018, "Loss surfaces, mode connectivity,
+and fast ensembling of DNNs"). Two minima joined by a curve with a low barrier are in one
+homotopy class even when the straight segment between them crosses a ridge. The curve is
+a morphism of Param (:meth:`Bezier.path`). See ``docs/homotopy.md``, "Curved paths".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from math import comb
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+class Bezier:
+    """A Bezier curve from ``a`` to ``b`` with ``bends`` trainable interior control points
+    (an int: that many, initialized evenly on the segment, displaced by seeded Gaussian
+    noise of relative size ``jitter`` (times ``|b - a| / sqrt(n)``); or a ``(k, n)`` tensor).
+
+    Calling it on an array of parameters ``t`` gives the points ``(len(t), n)`` (detached),
+    which is the curve protocol of :mod:`adapters.constructions.barrier`.
+
+    >>> import torch
+    >>> c = Bezier(torch.zeros(2), torch.ones(2), bends=1)
+    >>> c([0.0, 0.5, 1.0]).tolist()
+    [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]
+    """
+
+    def __init__(
+        self, a: Tensor, b: Tensor, bends: int | Tensor = 1, *, jitter: float = 0.0, seed: int = 0
+    ) -> None:
+        if a.shape != b.shape or a.ndim != 1:
+            raise ValueError(
+                f"a and b must be 1-D of one shape, got {tuple(a.shape)}, {tuple(b.shape)}"
+            )
+        self.a, self.b = a.detach(), b.detach().to(a.dtype)
+        if isinstance(bends, int):
+            if bends < 1:
+                raise ValueError(f"a curved path needs at least one bend, got {bends}")
+            s = torch.arange(1, bends + 1, dtype=a.dtype)[:, None] / (bends + 1)
+            init = self.a + s * (self.b - self.a)
+            if jitter:  # break symmetric saddles (e.g. a bend exactly on a ridge line)
+                g = torch.Generator().manual_seed(seed)
+                scale = jitter * float((self.b - self.a).norm()) / max(a.numel(), 1) ** 0.5
+                init = init + scale * torch.randn(init.shape, generator=g, dtype=a.dtype)
+        else:
+            init = torch.as_tensor(bends, dtype=a.dtype)
+            if init.ndim != 2 or init.shape[1] != a.shape[0]:
+                raise ValueError(
+                    f"bends must have shape (k, {a.shape[0]}), got {tuple(init.shape)}"
+                )
+        self.bends = init.clone().requires_grad_(True)
+
+    @property
+    def degree(self) -> int:
+        return self.bends.shape[0] + 1
+
+    def control(self) -> Tensor:
+        """All control points ``(m + 1, n)``, ends included (differentiable in the bends)."""
+        return torch.cat([self.a[None], self.bends, self.b[None]])
+
+    def weights(self, ts: Any) -> Tensor:
+        """Bernstein weights ``(len(t), m + 1)``."""
+        t = torch.as_tensor(np.asarray(ts, dtype=np.float64), dtype=self.a.dtype)[:, None]
+        m = self.degree
+        k = torch.arange(m + 1, dtype=self.a.dtype)
+        binom = torch.tensor([comb(m, j) for j in range(m + 1)], dtype=self.a.dtype)
+        return binom * t**k * (1 - t) ** (m - k)
+
+    def points(self, ts: Any) -> Tensor:
+        """Points at parameters ``ts``, differentiable in the bends."""
+        return self.weights(ts) @ self.control()
+
+    def __call__(self, ts: Any) -> Tensor:
+        with torch.no_grad():
+            return self.points(ts)
+
+    def fit(
+        self,
+        loss_at: Callable[[Tensor], Tensor],
+        *,
+        steps: int = 200,
+        lr: float = 1e-2,
+        samples: int = 4,
+        seed: int = 0,
+    ) -> list[float]:
+        """Train the bends with Adam on the loss at ``samples`` stratified random ``t`` per
+        step (``loss_at`` maps one point to a differentiable scalar). Returns the mean
+        loss of each step; ``steps * samples`` loss (and gradient) evaluations are spent."""
+        if steps < 0 or samples < 1:
+            raise ValueError(f"need steps >= 0 and samples >= 1, got {steps}, {samples}")
+        opt = torch.optim.Adam([self.bends], lr=lr)
+        rng = np.random.default_rng(seed)
+        history = []
+        for _ in range(steps):
+            ts = (np.arange(samples) + rng.random(samples)) / samples
+            pts = self.points(ts)
+            value = torch.stack([loss_at(p) for p in pts]).mean()
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+            history.append(float(value.detach()))
+        return history
+
+    def path(self, category: Any) -> Any:
+        """The curve as a Param / catcore ``Paths`` morphism of duration 1."""
+        control = self.control().detach().to(torch.float64).numpy()
+        if hasattr(category, "bezier"):
+            return category.bezier(control)
+        from catcore.instances.paths import Path
+
+        return Path(category, lambda t: self(np.asarray(t)).to(torch.float64).numpy(), 1.0)

@@ -1,0 +1,106 @@
+"""Figures for landscape persistence: diagrams, the study's scatter plot, R^2 against radius.
+
+Every function builds a :class:`matplotlib.figure.Figure` on the Agg canvas (no pyplot
+state, no display needed), saves it as PNG when ``path`` is given, and returns it. See
+``docs/persistence.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from adapters.studies.persistence_study import PAPER, VARIANTS, StudyResult
+
+
+def _figure(size: tuple[float, float] = (4.5, 4.0)) -> Figure:
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: str | Path | None) -> Figure:
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=120)
+    return fig
+
+
+def plot_diagrams(
+    diagrams: Sequence[np.ndarray], title: str | None = None, path: str | Path | None = None
+) -> Figure:
+    """Birth-death plot of a list of diagrams (``H0``, ``H1``, ...) on one pair of axes;
+    essential classes are drawn on a dashed line marked "inf" above the finite points."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    dgms = [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in diagrams]
+    values = np.concatenate([d[np.isfinite(d)] for d in dgms] + [np.zeros(0)])
+    lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
+    span = hi - lo if hi > lo else 1.0
+    top = hi + 0.1 * span
+    for dim, d in enumerate(dgms):
+        deaths = np.where(np.isfinite(d[:, 1]), d[:, 1], top)
+        ax.scatter(d[:, 0], deaths, s=12, label=f"H{dim} ({len(d)})", alpha=0.8)
+    ax.plot([lo, top], [lo, top], color="0.5", lw=0.8)
+    ax.axhline(top, color="0.5", ls="--", lw=0.8)
+    ax.text(lo, top, " inf", va="bottom", fontsize=8)
+    ax.set_xlabel("birth (loss)")
+    ax.set_ylabel("death (loss)")
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_study(
+    result: StudyResult,
+    variant: str = "h0",
+    radius: float | None = None,
+    path: str | Path | None = None,
+) -> Figure:
+    """Scatter of gap against the variant's persistence at ``radius`` (default: the radius
+    with the highest R^2 for that variant), with the fitted line and the paper's numbers."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
+    if radius is None:
+        r2 = [(-np.inf if np.isnan(v) else v, r) for r, v in result.r2_by_radius(variant)]
+        radius = max(r2)[1]
+    if (variant, radius) not in result.fits:
+        raise ValueError(f"radius {radius} was not studied; radii: {result.settings.radii}")
+    x, y, fit = result.pers[(variant, radius)], result.gaps, result.fits[(variant, radius)]
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.scatter(x, y, s=18)
+    if fit.degenerate is None:
+        xs = np.linspace(x.min(), x.max(), 2)
+        label = (f"gap = {fit.a:.3g} pers + {fit.b:.3g}\nR^2 = {fit.r2:.2f} "
+                 f"[{fit.r2_ci[0]:.2f}, {fit.r2_ci[1]:.2f}], p = {fit.p_value:.3g}")  # fmt: skip
+        ax.plot(xs, fit.a * xs + fit.b, color="C1", label=label)
+    else:
+        ax.plot([], [], " ", label=f"degenerate: {fit.degenerate}")
+    ax.plot([], [], " ", label=f"paper: gap = {PAPER['a']} pers + {PAPER['b']}, "
+                               f"R^2 = {PAPER['r2']}")  # fmt: skip
+    ax.set_xlabel(f"total persistence ({variant}, radius {radius:g})")
+    ax.set_ylabel("generalization gap")
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
+def plot_r2_vs_radius(result: StudyResult, path: str | Path | None = None) -> Figure:
+    """R^2 of every variant's fit against the sampling radius (log axis)."""
+    fig = _figure((5.0, 3.5))
+    ax = fig.add_subplot()
+    for v in VARIANTS:
+        pts = result.r2_by_radius(v)
+        ax.plot([r for r, _ in pts], [q for _, q in pts], marker="o", label=v)
+    ax.axhline(PAPER["r2"], color="0.5", ls="--", lw=0.8, label="paper R^2")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("sampling radius (relative, filter-normalized)")
+    ax.set_ylabel("R^2")
+    ax.legend(fontsize=7)
+    return _save(fig, path)

@@ -1,0 +1,120 @@
+"""Orchestration of ``catcore reproduce``: studies through one resumable store."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.runtime.executor import Executor
+from adapters.runtime.store import Store, digest
+from adapters.studies.reproduce import report, sections
+from adapters.studies.reproduce.plans import Plan
+from catcore import __version__
+
+#: Study name -> function ``(plan, seed, store, progress, executor) -> JSON-ready dict``, in
+#: run order.
+STUDIES: dict[str, Callable[..., dict[str, Any]]] = {
+    "laws": sections.laws,
+    "functor": sections.functor,
+    "homotopy": sections.homotopy,
+    "persistence": sections.persistence,
+    "transfer": sections.transfer,
+    "limits": sections.limits,
+}
+
+
+class LoggedStore(Store):
+    """A :class:`Store` that appends ``stored KEY`` to the run log on every write, so a
+    reader can see exactly what each run computed (and what it only reused)."""
+
+    def __init__(self, path: Path, log: Path) -> None:
+        super().__init__(path)
+        self.log = log
+
+    def put_many(self, items: Any) -> None:
+        items = dict(items)
+        super().put_many(items)
+        for key in items:
+            _append(self.log, f"stored {key}")
+
+
+def _append(log: Path, line: str) -> None:
+    with log.open("a") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} pid={os.getpid()} {line}\n")
+
+
+def _say(progress: bool, line: str) -> None:
+    print(line, file=sys.stderr if progress else sys.stdout, flush=True)
+
+
+def prepare_out(out: Path) -> Path:
+    """Create the output folder; a path that exists and is not a folder is refused."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output path {str(out)!r} exists and is not a folder")
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def reproduce(
+    out: str | Path,
+    plan: Plan,
+    seed: int = 0,
+    only: Sequence[str] | None = None,
+    progress: bool | None = None,
+    executor: Executor | None = None,
+) -> dict[str, Any]:
+    """Run the studies (all, or ``only`` those named), then write ``results.json``,
+    ``report.md`` and ``figures/*.png`` in ``out``. Returns the results.
+
+    ``executor`` (default: this process) runs the studies' parallel parts (ensembles,
+    exact all-pairs barriers, landscapes; ``docs/cluster.md``). It is not part of any
+    store key: the results are the same whatever runs them, so a run started on one
+    executor resumes on another. ``results["executor"]`` records its settings."""
+    names = list(only or STUDIES)
+    unknown = [n for n in names if n not in STUDIES]
+    if unknown:
+        raise ValueError(f"unknown studies {unknown}; choose from {list(STUDIES)}")
+    out = prepare_out(Path(out))
+    show = sys.stderr.isatty() if progress is None else progress
+    log = out / "run.log"
+    store = LoggedStore(out / "store.sqlite", log)
+    where = executor.describe() if executor is not None else {"executor": "in-process"}
+    _append(log, f"start plan={plan.name} seed={seed} studies={','.join(names)} "
+                 f"executor={json.dumps(where, sort_keys=True)}")  # fmt: skip
+    results: dict[str, Any] = {"plan": plan.to_json(), "seed": seed, "studies": {}}
+    started = time.perf_counter()
+    for name in names:
+        key = f"study/{name}/{digest(plan.to_json(), seed, __version__)}"
+        t0 = time.perf_counter()
+        section = store.get(key)
+        if section is None:
+            _say(show, f"[{name}] running ...")
+            section = STUDIES[name](plan, seed, store, show, executor)
+            section["seconds"] = round(time.perf_counter() - t0, 2)
+            store.put(key, section)
+            _say(show, f"[{name}] done in {section['seconds']:.1f} s")
+        else:
+            _say(show, f"[{name}] reused from {store.path}")
+            _append(log, f"reused {key}")
+        results["studies"][name] = section
+    results["seconds"] = round(time.perf_counter() - started, 2)
+    results["executor"] = executor.describe() if executor is not None else where
+    write_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=True))
+    figures = report.figures(results, out / "figures")
+    write_atomic(out / "report.md", report.markdown(results, figures, out))
+    _append(log, "finished")
+    print(report.summary(results, out))
+    return results
