@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from adapters.categories.moore import MoorePath
 from adapters.categories.param import Param, to_numpy
 from adapters.categories.rep import Rep
 from adapters.nets.diagnosis import Culprit, inspect_modules, localize, merge
@@ -77,7 +76,7 @@ class LearningFunctor(Functor):
         """``L(theta)``: the object of Rep holding ``phi_theta`` on the probe set."""
         return self.cod.representation(self.phi(self.param.point(theta)))
 
-    def path(self, gamma: Path) -> MoorePath:
+    def path(self, gamma: Path) -> Path:
         """``L(gamma)``: ``t -> phi_{gamma(t)}`` over the duration of ``gamma``."""
         rep = self.cod
 

@@ -3,7 +3,7 @@
 Objects are parameter points ``theta`` in ``R^n`` (1-D float64 arrays); the data ``D`` and
 the loss of the paper's triple ``(theta, D, loss)`` are carried by the category instance,
 which evaluates them through one :class:`adapters.nets.engine.Engine`. Morphisms
-``theta0 -> theta1`` are Moore paths (:class:`adapters.categories.moore.MoorePath`):
+``theta0 -> theta1`` are Moore paths (:class:`catcore.instances.paths.Path`):
 
 - a recorded training trajectory, piecewise linear through its checkpoints, with time
   measured in optimizer steps (:meth:`Param.trajectory`);
@@ -18,8 +18,8 @@ reparametrization is needed, unlike paths on ``[0, 1]``). ``path.normalized(s)``
 path at ``s`` in ``[0, 1]``. Two consecutive segments of one recorded run compose to the
 whole run, exactly. Arrows compare strictly (duration and samples on a grid, catcore's
 :class:`~catcore.equality.Tolerance`) or up to reparametrization
-(:class:`adapters.categories.moore.UpToReparametrization`). Homotopies (Def 3.1) are the 2-cells
-inherited from :class:`catcore.instances.paths.Paths`.
+(:class:`catcore.instances.reparametrization.UpToReparametrization`). Homotopies (Def 3.1)
+are the 2-cells inherited from :class:`catcore.instances.paths.Paths`.
 
 Points cross the boundary as float64 numpy arrays (catcore's side) and are cast to the
 engine's dtype only when the network is evaluated.
@@ -36,12 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adapters.categories.moore import MoorePath, MoorePaths, breaks_of
 from adapters.nets.engine import Engine
 from adapters.nets.params import BufferPolicy, ParamSpace
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
-from catcore.instances.paths import Path
+from catcore.instances.paths import Path, Paths
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -51,7 +50,7 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-class Param(MoorePaths):
+class Param(Paths):
     """Param for ``model`` on data ``(X, y)`` with ``loss_fn`` (see module docstring).
 
     ``buffers`` is the :class:`~adapters.nets.params.ParamSpace` policy for BatchNorm
@@ -127,7 +126,7 @@ class Param(MoorePaths):
         return self.loss(path.normalized(np.asarray(s, dtype=float)))
 
     # -- arrows -------------------------------------------------------------------------------
-    def trajectory(self, checkpoints: Any, steps: Sequence[float] | None = None) -> MoorePath:
+    def trajectory(self, checkpoints: Any, steps: Sequence[float] | None = None) -> Path:
         """A recorded training trajectory as a path: piecewise linear through its
         checkpoints, at time = optimizer steps since the first checkpoint.
 
@@ -148,7 +147,7 @@ class Param(MoorePaths):
             times = st - st[0]
         return self.through(knots, times, kind="trajectory")
 
-    def segments(self, path: Path, cuts: Sequence[float]) -> list[MoorePath]:
+    def segments(self, path: Path, cuts: Sequence[float]) -> list[Path]:
         """``path`` cut at the times ``cuts`` (strictly inside ``(0, T)``, increasing) into
         consecutive paths whose concatenation is ``path`` (durations preserved)."""
         T = path.duration
@@ -158,7 +157,7 @@ class Param(MoorePaths):
         ends = np.concatenate([[0.0], c, [T]])
         out = []
         for t0, t1 in zip(ends[:-1], ends[1:]):
-            b = breaks_of(path) * T
+            b = path.breaks * T
             inner = (b[(b > t0) & (b < t1)] - t0) / (t1 - t0)
             out.append(
                 self._make(

@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from adapters.categories.moore import MoorePath, MoorePaths
 from adapters.categories.param import to_numpy
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
-from catcore.instances.paths import Path
+from catcore.instances.paths import Path, Paths
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Violation:
     before: float
 
 
-class Rep(MoorePaths):
+class Rep(Paths):
     """Representations of ``n_samples`` probe samples in ``R^width`` and their paths.
 
     ``layer`` names where the representation is read (informative); ``atol``/``rtol``
@@ -92,7 +91,7 @@ class Rep(MoorePaths):
         """The ``(N, d)`` matrix of an object (row ``i``: the representation of sample ``i``)."""
         return self.point(obj).reshape(self.shape)
 
-    def path_of(self, reps: Any, times: Any | None = None) -> MoorePath:
+    def path_of(self, reps: Any, times: Any | None = None) -> Path:
         """Piecewise-linear representation path through ``(K, N, d)`` representations."""
         r = to_numpy(reps)
         if r.ndim != 3 or r.shape[1:] != self.shape:

@@ -24,8 +24,8 @@ from typing import Literal
 import numpy as np
 
 from adapters.categories.learning import LearningFunctor
-from adapters.categories.moore import by_arclength
 from catcore.instances.paths import Homotopy, Path
+from catcore.instances.reparametrization import by_arclength
 
 Align = Literal["arclength", "time"]
 

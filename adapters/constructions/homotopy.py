@@ -248,9 +248,9 @@ class Classes:
             raise ValueError(f"points {i} and {j} are in different classes "
                              f"({self.labels[i]} and {self.labels[j]})")  # fmt: skip
         if category is None:
-            from adapters.categories.moore import MoorePaths
+            from catcore.instances.paths import Paths
 
-            category = MoorePaths(self.points.shape[1])
+            category = Paths(self.points.shape[1])
         links = nx.Graph()
         links.add_nodes_from(range(N))
         links.add_edges_from((u, v, d) for u, v, d in self.graph.edges(data=True) if d["connected"])

@@ -7,10 +7,11 @@ from catcore.instances.finset import FinFunction, FinSet, FinSetCategory, FinSet
 from catcore.instances.free import FreeCategory, GraphPath
 from catcore.instances.mat import BOOLEAN, TROPICAL, Mat, MatArrow, Semiring
 from catcore.instances.op import Op, OpArrow
-from catcore.instances.paths import Homotopy, Path, Paths, UpToReparametrization
+from catcore.instances.paths import Homotopy, Path, Paths
 from catcore.instances.poset import Leq, Poset
 from catcore.instances.product import PairArrow, Pairwise, ProductCategory
 from catcore.instances.rel import Rel, Relation, RelCategory
+from catcore.instances.reparametrization import UpToReparametrization, by_arclength
 from catcore.instances.slice import Coslice, OverArrow, Slice
 from catcore.instances.vect import LinearMap, NumericVectCategory, Space, VectQ, VectR
 
@@ -48,4 +49,5 @@ __all__ = [
     "UpToReparametrization",
     "VectQ",
     "VectR",
+    "by_arclength",
 ]

@@ -8,17 +8,26 @@ path of duration 0 is a strict identity: no reparametrization is needed. A homot
 duration ``T(t)`` interpolating the two. Boundary conditions are checked on a grid at
 construction. Objects are points (1-D arrays) compared within ``atol``.
 
+Every path remembers its *breaks*, the normalized times of its corners (knots of a
+polyline, the junction of a concatenation), which make arc-length resampling exact for
+polygonal paths, and a ``kind`` saying how it was built. Constructors: segments
+(:meth:`Paths.linear`), polylines (:meth:`Paths.through`, vectorized in the dimension),
+Bezier curves and reparametrizations; concatenation is lazy (a sample of ``f ; g``
+evaluates only the half it falls in). This is the one path category of the project: the
+adapters' Param and Rep are instances of it.
+
 Horizontal composition runs both homotopies with the same parameter ``t``, so the
 interchange law holds exactly. Vertical composition runs each homotopy at double speed
 (as classical path concatenation does), so it is unital and associative up to an
-increasing reparametrization of ``t``: :class:`UpToReparametrization` is the equality the
-vertical laws use (``Paths.vertical_equality``).
+increasing reparametrization of ``t``:
+:class:`~catcore.instances.reparametrization.UpToReparametrization` is the equality the
+vertical laws use (``Paths.vertical_equality``); the same class compares paths.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from math import comb
 from typing import Any
 
 import numpy as np
@@ -26,6 +35,7 @@ import numpy as np
 from catcore.category import Morphism
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
+from catcore.instances.reparametrization import UpToReparametrization
 from catcore.twocell import TwoCategory, TwoCell
 
 PathFn = Callable[[np.ndarray], np.ndarray]
@@ -33,9 +43,21 @@ HomotopyFn = Callable[[np.ndarray, float], np.ndarray]
 
 
 class Path(Morphism):
-    """A path of ``duration`` given by ``fn(times) -> (len(times), n)`` points."""
+    """A path of ``duration`` given by ``fn(times) -> (len(times), n)`` points.
 
-    def __init__(self, category: Paths, fn: PathFn, duration: float):
+    ``breaks``: normalized times in ``(0, 1)`` where the path may have a corner;
+    ``kind``: how it was built (``"linear"``, ``"piecewise"``, ``"trajectory"``,
+    ``"bezier"``, ``"constant"``, ``"concatenation"``, ...).
+    """
+
+    def __init__(
+        self,
+        category: Paths,
+        fn: PathFn,
+        duration: float,
+        breaks: Any = (),
+        kind: str = "path",
+    ):
         if not (np.isfinite(duration) and duration >= 0):
             raise MorphismError(f"duration must be finite and >= 0, got {duration!r}")
         self.category, self.fn, self.duration = category, fn, float(duration)
@@ -45,6 +67,9 @@ class Path(Morphism):
                 f"path values have shape {ends.shape[1:]}, expected ({category.dim},)"
             )
         self._dom, self._cod = ends[0], ends[1]
+        b = np.unique(np.asarray(breaks, dtype=float).reshape(-1))
+        self.breaks: np.ndarray = b[(b > 0.0) & (b < 1.0)]
+        self.kind = kind
 
     @property
     def dom(self) -> np.ndarray:
@@ -68,6 +93,8 @@ class Path(Morphism):
         return np.concatenate([[self.duration], self.normalized(self.category.grid).ravel()])
 
     def __repr__(self) -> str:
+        if self.category.dim > 6:
+            return f"{self.kind} path in {self.category.name}, T={self.duration:g}"
         ends = f"{self.dom.round(4).tolist()} -> {self.cod.round(4).tolist()}"
         return f"Path({ends}, T={self.duration:g})"
 
@@ -111,48 +138,14 @@ class Homotopy(TwoCell):
         return np.concatenate(rows)
 
 
-@dataclass(frozen=True)
-class UpToReparametrization:
-    """Homotopies equal up to an increasing reparametrization of the parameter ``t``.
-
-    A homotopy is a curve ``t -> (T(t), H(., t))`` in the space of paths (sampled on the
-    category's normalized grid). Each side is sampled at ``samples`` values of ``t`` and its
-    polyline is resampled at constant speed (arc-length parametrization, which forgets the
-    original speed and any pauses). The canonical forms must agree entrywise within
-    ``atol + rtol * L``, ``L`` the larger of the two arc lengths (symmetric). Homotopies
-    affine in ``t`` between dyadic breakpoints (straight homotopies and their vertical
-    composites) are represented exactly; curved ones carry a discretization error of
-    relative order ``(curvature * L / samples)^2``, which ``rtol`` absorbs.
-    """
-
-    atol: float = 1e-7
-    rtol: float = 1e-4
-    samples: int = 257
-
-    def canonical(self, h: Homotopy) -> tuple[np.ndarray, float]:
-        """The constant-speed resampling of ``h`` (one row per resampled ``t``) and its length."""
-        grid = h.category.grid
-        ts = np.linspace(0.0, 1.0, self.samples)
-        curve = np.stack([np.concatenate([[h.duration(t)], h.at(grid, t).ravel()]) for t in ts])
-        length = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
-        u = np.linspace(0.0, length[-1], len(grid))
-        rows = [np.interp(u, length, curve[:, j]) for j in range(curve.shape[1])]
-        return np.stack(rows, axis=1), float(length[-1])
-
-    def _gap(self, a: Homotopy, b: Homotopy) -> tuple[float, float]:
-        (x, la), (y, lb) = self.canonical(a), self.canonical(b)
-        if x.shape != y.shape:
-            return float("inf"), 0.0
-        return float(np.max(np.abs(x - y))), self.atol + self.rtol * max(la, lb)
-
-    def __call__(self, a: Homotopy, b: Homotopy) -> bool:
-        gap, bound = self._gap(a, b)
-        return gap <= bound
-
-    def explain(self, a: Homotopy, b: Homotopy) -> str:
-        gap, bound = self._gap(a, b)
-        verdict = "within" if gap <= bound else "beyond"
-        return f"after arc-length reparametrization max |a-b| = {gap:.3g}, {verdict} {bound:.3g}"
+def _invert_monotone(r: Callable[[np.ndarray], np.ndarray], y: np.ndarray) -> np.ndarray:
+    """Smallest ``s`` in ``[0, 1]`` with ``r(s) >= y`` for a nondecreasing ``r`` (bisection)."""
+    lo, hi = np.zeros_like(y), np.ones_like(y)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = np.asarray(r(mid), dtype=float) < y
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return hi
 
 
 class Paths(TwoCategory):
@@ -167,7 +160,9 @@ class Paths(TwoCategory):
         self.grid = np.linspace(0.0, 1.0, grid_size)
         self.name = f"Paths(R^{dim})"
         self.equality = Tolerance(rtol=1e-9, atol=atol)
-        self.vertical_equality = UpToReparametrization(atol=max(1e-7, atol))
+        self.vertical_equality = UpToReparametrization(
+            atol=max(1e-7, atol), rtol=1e-4, samples=257, fine=257
+        )
 
     def owns(self, f: Any) -> bool:
         """Paths in ``R^dim`` belong here whichever ``Paths(dim)`` made them: composition
@@ -189,39 +184,104 @@ class Paths(TwoCategory):
             raise MorphismError(f"point has {x.size} coordinates, expected {self.dim}")
         return x
 
+    def _make(self, fn: Callable, duration: float, breaks: Any = (), kind: str = "path"):
+        return Path(self, fn, duration, breaks, kind)
+
     def identity(self, obj: Any) -> Path:
+        """The constant path of duration 0 at ``obj`` (a strict identity)."""
         x = self.point(obj)
-        return Path(self, lambda t: np.broadcast_to(x, (len(t), self.dim)), 0.0)
+        return self._make(lambda t: np.broadcast_to(x, (len(t), self.dim)), 0.0, kind="constant")
 
     def linear(self, a: Any, b: Any, duration: float = 1.0) -> Path:
-        """The straight segment ``a -> b`` traversed at constant speed."""
+        """The straight segment ``a -> b`` at constant speed over ``[0, duration]``."""
         a, b = self.point(a), self.point(b)
-        if duration == 0 and not self.same_object(a, b):
-            raise MorphismError("a segment between distinct points needs a positive duration")
         T = float(duration)
-        return Path(self, lambda t: a + np.outer(t / T if T else t * 0, b - a), T)
+        if T <= 0:
+            if T == 0 and self.same_object(a, b):
+                return self.identity(a)
+            raise MorphismError(f"a segment between distinct points needs duration > 0, got {T}")
+        d = b - a
+        return self._make(lambda t: a + np.outer(t / T, d), T, kind="linear")
 
-    def through(self, knots: Any, times: Any | None = None) -> Path:
-        """Piecewise-linear path through ``knots`` (``(K, dim)``) at increasing ``times``."""
+    def through(self, knots: Any, times: Any | None = None, kind: str = "piecewise") -> Path:
+        """Piecewise-linear path through ``knots`` (``(K, dim)``) at strictly increasing
+        ``times`` starting at 0 (default ``0, 1, ..., K-1``)."""
         k = np.asarray(knots, dtype=float)
         if k.ndim != 2 or k.shape[1] != self.dim or len(k) == 0:
             raise MorphismError(f"knots must have shape (K, {self.dim}), got {k.shape}")
         ts = np.arange(len(k), dtype=float) if times is None else np.asarray(times, dtype=float)
         if ts.shape != (len(k),) or ts[0] != 0 or np.any(np.diff(ts) <= 0):
-            raise MorphismError("times must start at 0 and increase strictly, one per knot")
+            raise MorphismError(
+                f"times must start at 0 and increase strictly, one per knot; got {ts.tolist()}"
+            )
+        if len(k) == 1:
+            return self.identity(k[0])
+        steps = np.diff(k, axis=0)
 
         def fn(t: np.ndarray) -> np.ndarray:
-            return np.stack([np.interp(t, ts, k[:, j]) for j in range(self.dim)], axis=1)
+            i = np.clip(np.searchsorted(ts, t, side="right") - 1, 0, len(ts) - 2)
+            w = (t - ts[i]) / (ts[i + 1] - ts[i])
+            return k[i] + w[:, None] * steps[i]
 
-        return Path(self, fn, ts[-1])
+        return self._make(fn, ts[-1], ts[1:-1] / ts[-1], kind=kind)
+
+    def bezier(self, control: Any, duration: float = 1.0) -> Path:
+        """The Bezier curve with control points ``control`` (``(K, dim)``, K >= 2):
+        ``B(s) = sum_k C(K-1, k) s^k (1-s)^(K-1-k) P_k`` at ``s = t / duration``; it starts
+        at ``P_0`` and ends at ``P_{K-1}``."""
+        P = np.asarray(control, dtype=float)
+        if P.ndim != 2 or P.shape[1] != self.dim or len(P) < 2:
+            raise MorphismError(f"control points must have shape (K>=2, {self.dim}), got {P.shape}")
+        if not duration > 0:
+            raise MorphismError(f"a Bezier curve needs duration > 0, got {duration}")
+        T, m = float(duration), len(P) - 1
+        binom = np.array([comb(m, j) for j in range(m + 1)], dtype=float)
+        j = np.arange(m + 1)
+
+        def fn(t: np.ndarray) -> np.ndarray:
+            s = (t / T)[:, None]
+            return (binom * s**j * (1.0 - s) ** (m - j)) @ P
+
+        return self._make(fn, T, kind="bezier")
+
+    def reparametrize(
+        self, path: Path, r: Callable[[np.ndarray], np.ndarray], duration: float | None = None
+    ) -> Path:
+        """``s -> path(r(s))`` for a nondecreasing ``r: [0, 1] -> [0, 1]`` with ``r(0) = 0``
+        and ``r(1) = 1`` (checked on a grid), over ``duration`` (default: the path's)."""
+        grid = np.linspace(0.0, 1.0, 1025)
+        rg = np.asarray(r(grid), dtype=float)
+        if rg.shape != grid.shape or abs(rg[0]) > 1e-12 or abs(rg[-1] - 1) > 1e-12:
+            raise MorphismError("a reparametrization must map 0 to 0 and 1 to 1")
+        if np.any(np.diff(rg) < -1e-12):
+            raise MorphismError("a reparametrization must be nondecreasing")
+        T = path.duration if duration is None else float(duration)
+        breaks = _invert_monotone(r, path.breaks) if len(path.breaks) else ()
+
+        def fn(t: np.ndarray) -> np.ndarray:
+            s = t / T if T > 0 else np.zeros_like(t)
+            return path.normalized(np.clip(np.asarray(r(s), dtype=float), 0.0, 1.0))
+
+        return self._make(fn, T, breaks, kind=f"reparametrized {getattr(path, 'kind', 'path')}")
 
     def _compose(self, f: Path, g: Path) -> Path:
-        T1 = f.duration
+        T1, T2 = f.duration, g.duration
+        total = T1 + T2
 
         def fn(t: np.ndarray) -> np.ndarray:
-            return np.where((t <= T1)[:, None], f.sample(t), g.sample(t - T1))
+            first = t <= T1
+            out = np.empty((len(t), self.dim))
+            if first.any():
+                out[first] = f.sample(t[first])
+            if not first.all():
+                out[~first] = g.sample(t[~first] - T1)
+            return out
 
-        return Path(self, fn, T1 + g.duration)
+        if total > 0:
+            breaks = np.concatenate([f.breaks * T1, [T1], T1 + g.breaks * T2]) / total
+        else:
+            breaks = ()
+        return self._make(fn, total, breaks, kind="concatenation")
 
     # 2-cells
     def check_homotopy(self, h: Homotopy) -> None:

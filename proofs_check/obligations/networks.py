@@ -80,7 +80,7 @@ def _path_strategy(P):
 def suite_param() -> Outcome:
     from torch import nn
 
-    from adapters.categories.moore import UpToReparametrization
+    from catcore.instances.reparametrization import UpToReparametrization
     from catcore.laws import Equation, Law, RuleSet, check
     from catcore.suites import category_gens, category_laws
 

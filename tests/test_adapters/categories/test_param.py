@@ -12,13 +12,13 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from adapters.categories.moore import MoorePath, UpToReparametrization, by_arclength
 from adapters.categories.param import Param
 from adapters.nets.data import digits
 from adapters.nets.models import cnn_bn, mlp, small_resnet
 from adapters.nets.training import train
 from catcore.errors import MorphismError
-from catcore.instances.paths import Paths
+from catcore.instances.paths import Path, Paths
+from catcore.instances.reparametrization import UpToReparametrization, by_arclength
 from catcore.laws import check
 from catcore.strategies import twocell_gens
 from catcore.suites import category_gens, category_laws, check_category, twocell_laws
@@ -229,5 +229,5 @@ def test_bad_input():
         P.reparametrize(P.linear(P.of(), P.of() + 1), lambda s: s + 0.3 * np.sin(2 * np.pi * s))
     with pytest.raises(ValueError, match=r"1 \(BatchNorm2d\), 4 \(BatchNorm2d\)"):
         Param(cnn_bn(2), torch.randn(4, 1, 8, 8), torch.randint(0, 10, (4,)))
-    assert isinstance(P.identity(P.of()), MoorePath)
+    assert isinstance(P.identity(P.of()), Path)
     assert math.isclose(P.identity(P.of()).duration, 0.0)

@@ -9,7 +9,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adapters.categories.moore import MoorePaths
 from adapters.constructions.barrier import LossFunction
 from adapters.constructions.homotopy import homotopy_classes, loss_barrier
 from adapters.nets.alignment import (
@@ -25,6 +24,7 @@ from adapters.nets.models import cnn_bn, mlp, small_resnet
 from adapters.nets.params import ParamSpace, recompute_bn_stats
 from adapters.nets.training import train
 from catcore.functor import Functor
+from catcore.instances.paths import Paths
 from catcore.laws import check_examples
 from catcore.suites import functor_laws
 
@@ -86,7 +86,7 @@ def test_permutations_form_a_group() -> None:
     np.testing.assert_array_equal(p(x.numpy()), p(x).numpy())
 
 
-def _paths_examples(P: MoorePaths, rng: np.random.Generator):
+def _paths_examples(P: Paths, rng: np.random.Generator):
     pts = [rng.normal(size=P.dim) for _ in range(4)]
     segs = [P.linear(pts[k], pts[k + 1]) for k in range(3)]
     curved = P.through(np.stack([pts[0], rng.normal(size=P.dim), pts[1]]))
@@ -96,7 +96,7 @@ def _paths_examples(P: MoorePaths, rng: np.random.Generator):
 def test_permutation_is_a_functor_on_param_and_a_broken_one_is_caught() -> None:
     net = mlp(3, (4,), 2)
     space, spec = ParamSpace(net), permutation_spec(net)
-    P = MoorePaths(space.n)
+    P = Paths(space.n)
     pi = Permutation.random(space, spec, 5)
     examples = _paths_examples(P, np.random.default_rng(0))
     F_pi = pi.functor(P)
