@@ -99,8 +99,8 @@ def pair_barrier(a: list[float], b: list[float], hidden: tuple[int, ...], data_s
     """The linear loss barrier between two parameter vectors (training loss)."""
     import torch
 
-    from adapters.constructions.barrier import loss_barrier
+    from adapters.constructions.barrier import BarrierSettings, loss_barrier
 
     ta, tb = torch.tensor(a), torch.tensor(b)
-    r = loss_barrier(engine(tuple(hidden), data_seed), ta, tb, grid=grid)
+    r = loss_barrier(engine(tuple(hidden), data_seed), ta, tb, settings=BarrierSettings(grid=grid))
     return {"height": r.height, "t": r.t, "evaluations": r.evaluations}

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,39 @@ from adapters.nets.engine import Engine
 Curve = Callable[[np.ndarray], Tensor]
 _GOLD = 0.3819660112501051  # 2 - golden ratio
 _SAFETY = 2.0  # factor on the estimated curvature in the skip / accept bound
+
+
+
+@dataclass(frozen=True)
+class BarrierSettings:
+    """How a barrier is searched (``docs/homotopy.md``, "Loss barriers").
+
+    ``grid``: coarse grid size (ends included; evaluated in one batched call); ``peaks``:
+    how many coarse local maxima may be refined; ``tol``: tolerance on the maximizer ``t``
+    of each refined peak (and on the bound of every interval); ``max_evals``: cap on the
+    evaluations of one pair.
+    """
+
+    tol: float = 1e-4
+    grid: int = 9
+    peaks: int = 3
+    max_evals: int = 200
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.grid, int) or self.grid < 3:
+            raise ValueError(f"grid must be an integer >= 3, got {self.grid!r}")
+        if not self.tol > 0:
+            raise ValueError(f"tol must be positive, got {self.tol!r}")
+        if self.peaks < 0:
+            raise ValueError(f"peaks must be >= 0, got {self.peaks!r}")
+        if self.max_evals < self.grid:
+            raise ValueError(f"max_evals must be at least grid={self.grid}, got {self.max_evals!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DEFAULT = BarrierSettings()
 
 
 class LossFunction:
@@ -358,16 +391,14 @@ class _Probe:
 def refine(
     lf: LossFunction,
     scan: Scan,
-    *,
-    tol: float,
-    peaks: int,
-    max_evals: int,
+    settings: BarrierSettings = DEFAULT,
     stop_above: float | None = None,
 ) -> str:
     """Refine a scan whose coarse grid is complete (module docstring); returns the status:
     ``"resolved"`` / ``"below"`` (certified within ``tol``, or below ``stop_above``),
     ``"above"`` (a sample exceeded ``stop_above``) or ``"budget"`` (``max_evals`` spent)."""
-    probe = _Probe(lf, scan, max_evals, stop_above)
+    tol, peaks = settings.tol, settings.peaks
+    probe = _Probe(lf, scan, settings.max_evals, stop_above)
     floor = -math.inf if stop_above is None else stop_above
 
     def target() -> float:
@@ -480,15 +511,6 @@ def endpoint_losses(
     return la, lb
 
 
-def _check_settings(grid: int, tol: float, peaks: int, max_evals: int) -> None:
-    if not isinstance(grid, int) or grid < 3:
-        raise ValueError(f"grid must be an integer >= 3, got {grid!r}")
-    if not tol > 0:
-        raise ValueError(f"tol must be positive, got {tol!r}")
-    if peaks < 0:
-        raise ValueError(f"peaks must be >= 0, got {peaks!r}")
-    if max_evals < grid:
-        raise ValueError(f"max_evals must be at least grid={grid}, got {max_evals!r}")
 
 
 def as_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
@@ -507,18 +529,14 @@ def curve_barrier(
     *,
     loss_a: float,
     loss_b: float,
-    tol: float = 1e-4,
-    grid: int = 9,
-    peaks: int = 3,
-    max_evals: int = 200,
+    settings: BarrierSettings = DEFAULT,
 ) -> Barrier:
     """The barrier along any curve ``t -> curve([t])`` with known endpoint losses (see
     :func:`loss_barrier`; the curve is sampled at parameters in ``[0, 1]``)."""
-    _check_settings(grid, tol, peaks, max_evals)
     lf = LossFunction.of(loss)
-    scan = Scan(curve, loss_a, loss_b, grid)
+    scan = Scan(curve, loss_a, loss_b, settings.grid)
     evaluate_stage(lf, [scan], all_levels=True)
-    return scan.result(refine(lf, scan, tol=tol, peaks=peaks, max_evals=max_evals))
+    return scan.result(refine(lf, scan, settings))
 
 
 def loss_barrier(
@@ -526,21 +544,16 @@ def loss_barrier(
     a: Any,
     b: Any,
     *,
-    tol: float = 1e-4,
-    grid: int = 9,
-    peaks: int = 3,
-    max_evals: int = 200,
+    settings: BarrierSettings = DEFAULT,
     loss_a: float | None = None,
     loss_b: float | None = None,
 ) -> Barrier:
     """The barrier along the straight segment from ``a`` to ``b`` (module docstring).
 
     ``loss``: an :class:`~adapters.nets.engine.Engine` or a callable on a flat 1-D tensor
-    returning a scalar. ``grid``: coarse grid size (ends included; evaluated in one batched
-    call); ``peaks``: how many coarse local maxima may be refined; ``tol``: tolerance on the
-    maximizer ``t`` of each refined peak; ``max_evals``: cap on evaluations for this pair.
-    ``loss_a`` / ``loss_b``: endpoint losses if already known (they are then not
-    re-evaluated). Returns a :class:`Barrier`.
+    returning a scalar; ``settings``: a :class:`BarrierSettings`. ``loss_a`` / ``loss_b``:
+    endpoint losses if already known (they are then not re-evaluated). Returns a
+    :class:`Barrier`.
 
     >>> import torch
     >>> well = lambda p: (p[0] ** 2 - 1) ** 2          # double well, minima at -1 and +1
@@ -552,8 +565,7 @@ def loss_barrier(
     lf = LossFunction.of(loss)
     before = lf.evaluations
     la, lb = endpoint_losses(lf, a, b, loss_a, loss_b)
-    r = curve_barrier(lf, linear_curve(a, b), loss_a=la, loss_b=lb, tol=tol, grid=grid,
-                      peaks=peaks, max_evals=max_evals)  # fmt: skip
+    r = curve_barrier(lf, linear_curve(a, b), loss_a=la, loss_b=lb, settings=settings)
     r.evaluations = lf.evaluations - before
     return r
 
@@ -565,10 +577,7 @@ def barrier_below(
     *,
     loss_a: float,
     loss_b: float,
-    tol: float = 1e-4,
-    grid: int = 9,
-    peaks: int = 3,
-    max_evals: int = 200,
+    settings: BarrierSettings = DEFAULT,
 ) -> Barrier:
     """Decide whether the barrier along ``curve`` is at most ``eps``, stopping early.
 
@@ -576,19 +585,17 @@ def barrier_below(
     and :class:`Barrier` for what ``status`` and ``height`` mean. ``result.below(eps)`` is
     the decision.
     """
-    _check_settings(grid, tol, peaks, max_evals)
     lf = LossFunction.of(loss)
-    scan = Scan(curve, loss_a, loss_b, grid)
+    scan = Scan(curve, loss_a, loss_b, settings.grid)
     while not scan.coarse_done:
         evaluate_stage(lf, [scan], all_levels=False)
         if scan.best()[1] > eps:
             return scan.result("above")
-    return decide_scan(lf, scan, eps, tol=tol, peaks=peaks, max_evals=max_evals)
+    return decide_scan(lf, scan, eps, settings)
 
 
 def decide_scan(
-    lf: LossFunction, scan: Scan, eps: float, *, tol: float, peaks: int, max_evals: int
+    lf: LossFunction, scan: Scan, eps: float, settings: BarrierSettings = DEFAULT
 ) -> Barrier:
     """Finish a decision on a scan whose coarse grid is complete (``barrier_below``)."""
-    status = refine(lf, scan, tol=tol, peaks=peaks, max_evals=max_evals, stop_above=eps)
-    return scan.result(status)
+    return scan.result(refine(lf, scan, settings, stop_above=eps))

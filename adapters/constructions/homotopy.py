@@ -47,7 +47,9 @@ import torch
 from torch import Tensor, nn
 
 from adapters.constructions.barrier import (
+    DEFAULT,
     Barrier,
+    BarrierSettings,
     LossFunction,
     Scan,
     as_pair,
@@ -62,6 +64,7 @@ from adapters.constructions.barrier import (
     refine,
 )
 from adapters.constructions.bezier import Bezier
+from adapters.constructions.linkage import UnionFind, single_linkage
 from adapters.nets.alignment import Permutation, WeightMatching
 from adapters.nets.engine import Engine
 from adapters.nets.params import ParamSpace, stat_modules
@@ -114,10 +117,7 @@ def are_homotopic(
     samples: int = 4,
     jitter: float = 1e-2,
     seed: int = 0,
-    tol: float = 1e-4,
-    grid: int = 9,
-    peaks: int = 3,
-    max_evals: int = 200,
+    settings: BarrierSettings = DEFAULT,
 ) -> Homotopic:
     """Whether ``a`` and ``b`` are linked: barrier at most ``eps`` (absolute, in loss units).
 
@@ -129,7 +129,8 @@ def are_homotopic(
     :class:`~adapters.nets.engine.Engine` or a torch-differentiable callable) and its barrier
     (same definition, along the curve) is computed to tolerance; ``a`` and ``b`` are then
     homotopic when it is at most ``eps``. A curve can only remove false negatives of the
-    linear test: the decision is "some tested path has barrier <= eps".
+    linear test: the decision is "some tested path has barrier <= eps". ``settings``: how
+    each barrier is searched (:class:`~adapters.constructions.barrier.BarrierSettings`).
 
     >>> import torch
     >>> well = lambda p: (p[0] ** 2 - 1) ** 2
@@ -141,14 +142,12 @@ def are_homotopic(
     lf = LossFunction.of(loss)
     before = lf.evaluations
     la, lb = endpoint_losses(lf, a, b, None, None)
-    lin = barrier_below(lf, linear_curve(a, b), eps, loss_a=la, loss_b=lb, tol=tol,
-                        grid=grid, peaks=peaks, max_evals=max_evals)  # fmt: skip
+    lin = barrier_below(lf, linear_curve(a, b), eps, loss_a=la, loss_b=lb, settings=settings)
     out = Homotopic(lin.below(eps), "linear" if lin.below(eps) else None, eps, lin)
     if not out.homotopic and curved:
         curve = Bezier(a, b, bends, jitter=jitter, seed=seed)
         curve.fit(_differentiable(loss), steps=steps, lr=lr, samples=samples, seed=seed)
-        bent = curve_barrier(lf, curve, loss_a=la, loss_b=lb, tol=tol, grid=grid,
-                             peaks=peaks, max_evals=max_evals)  # fmt: skip
+        bent = curve_barrier(lf, curve, loss_a=la, loss_b=lb, settings=settings)
         out.curved, out.curve, out.fit_evaluations = bent, curve, steps * samples
         if bent.below(eps):
             out.homotopic, out.method = True, "bezier"
@@ -307,60 +306,6 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-# ----------------------------------------------------------------------------- linkage
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, x: int, y: int) -> bool:
-        rx, ry = self.find(x), self.find(y)
-        if rx == ry:
-            return False
-        self.parent[max(rx, ry)] = min(rx, ry)
-        return True
-
-
-def single_linkage(n: int, edges: Sequence[tuple[int, int, float]]) -> np.ndarray:
-    """Single-linkage tree (scipy ``linkage`` format, ``(n - 1, 4)``) of the weighted graph
-    ``edges`` on ``0..n-1``, by Kruskal's algorithm: merge heights are the minimax path
-    distances ``min over chains max edge``. With all pairs given this equals
-    ``scipy.cluster.hierarchy.linkage(condensed, "single")`` up to the order of ties.
-    Non-finite weights are drawn at twice the largest finite weight (at least 1). The graph
-    must be connected.
-
-    >>> single_linkage(3, [(0, 1, 0.5), (1, 2, 2.0), (0, 2, 3.0)]).tolist()
-    [[0.0, 1.0, 0.5, 2.0], [2.0, 3.0, 2.0, 3.0]]
-    """
-    if n < 1:
-        raise ValueError(f"need at least one point, got n={n}")
-    finite = [w for _, _, w in edges if math.isfinite(w)]
-    cap = 2.0 * max(max(finite, default=0.0), 0.5)
-    order = sorted((w if math.isfinite(w) else cap, min(i, j), max(i, j)) for i, j, w in edges)
-    uf = _UnionFind(n)
-    cluster = list(range(n))  # scipy id of the cluster rooted at each root
-    size = [1] * n
-    Z = []
-    for w, i, j in order:
-        ri, rj = uf.find(i), uf.find(j)
-        if ri == rj:
-            continue
-        a, b = sorted((cluster[ri], cluster[rj]))
-        uf.union(ri, rj)
-        r = uf.find(ri)
-        size[r] = size[ri] + size[rj]
-        cluster[r] = n + len(Z)
-        Z.append([float(a), float(b), float(w), float(size[r])])
-    if len(Z) != n - 1:
-        raise ValueError(f"the graph is not connected ({n - len(Z)} components)")
-    return np.array(Z, dtype=float).reshape(n - 1, 4)
-
-
 # ----------------------------------------------------------------------------- inputs
 def _as_points(points: Any, lf: LossFunction) -> Tensor:
     """``(N, n)`` tensor from a tensor, a list of 1-D tensors/arrays or a list of modules."""
@@ -430,7 +375,9 @@ class _Tester:
         self.results: dict[tuple[int, int], dict[str, dict]] = {}
         self.remote_evaluations = 0  # spent by workers (exact mode with an executor)
         self.reused: set[tuple[int, int]] = set()
-        base = {k: settings[k] for k in ("grid", "tol", "peaks", "max_evals")}
+        keys = ("grid", "tol", "peaks", "max_evals")
+        self.barrier = BarrierSettings(**{k: settings[k] for k in keys})
+        base = self.barrier.to_json()
         self.exact_mode = digest("exact", base)
         self.decide_mode = digest("decide", base, eps)
         align_id = getattr(aligner, "id", None) if aligner is not None else None
@@ -464,7 +411,7 @@ class _Tester:
 
     def scan(self, u: int, v: int, kind: str) -> Scan:
         curve = linear_curve(self.pts[u], self.target(u, v, kind))
-        return Scan(curve, self.losses[u], self.losses[v], self.settings["grid"])
+        return Scan(curve, self.losses[u], self.losses[v], self.barrier.grid)
 
     def record(self, u: int, v: int, kind: str, r: Barrier, exact: bool) -> dict:
         summary = {"height": r.height, "t": r.t, "status": r.status,
@@ -483,11 +430,9 @@ class _Tester:
         return summary["status"] != "above" and summary["height"] <= self.eps
 
     def finish(self, scan: Scan) -> Barrier:
-        s = self.settings
         if not scan.coarse_done:
             evaluate_stage(self.lf, [scan], all_levels=True)
-        return decide_scan(self.lf, scan, self.eps, tol=s["tol"], peaks=s["peaks"],
-                           max_evals=s["max_evals"])  # fmt: skip
+        return decide_scan(self.lf, scan, self.eps, self.barrier)
 
     def full(self, u: int, v: int, kind: str) -> dict:
         """A complete decision on one candidate (stored result if there is one)."""
@@ -518,7 +463,7 @@ def _progress(total: int, progress: bool | None) -> Any:
 
 def _pruned(t: _Tester, order: list[tuple[int, int]], N: int, batch: int, bar: Any) -> None:
     """Union-find search in rounds (module docstring)."""
-    uf = _UnionFind(N)
+    uf = UnionFind(N)
     queue: Iterator[tuple[int, int]] = iter(order)
     while True:
         round_ = list(_take(queue, batch))
@@ -624,14 +569,13 @@ def _missing(t: _Tester, chunk: list[tuple[int, int]]) -> list[tuple[int, int, s
 
 def _exact(t: _Tester, order: list[tuple[int, int]], batch: int, bar: Any) -> None:
     """Every barrier of every pair and kind to tolerance (coarse grids batched)."""
-    s = t.settings
     oriented = [t.orient(i, j) for i, j in order]
     for start in range(0, len(oriented), batch):
         chunk = oriented[start : start + batch]
         todo = [(u, v, kind, t.scan(u, v, kind)) for u, v, kind in _missing(t, chunk)]
         evaluate_stage(t.lf, [sc for *_, sc in todo], all_levels=True)
         for u, v, kind, sc in todo:
-            status = refine(t.lf, sc, tol=s["tol"], peaks=s["peaks"], max_evals=s["max_evals"])
+            status = refine(t.lf, sc, t.barrier)
             t.record(u, v, kind, sc.result(status), exact=True)
         bar.update(len(chunk))
 
@@ -648,8 +592,7 @@ def _exact_items(
     if loss_id(built(fn, json.dumps(list(args)))) != loss_id(t.lf.engine):
         raise ValueError(f"loss_recipe {fn.__qualname__}{tuple(args)!r} does not rebuild the "
                          "loss of this call (a different loss identity)")  # fmt: skip
-    s = t.settings
-    opts = {k: s[k] for k in ("grid", "tol", "peaks", "max_evals")}
+    opts = t.barrier.to_json()
     oriented = [t.orient(i, j) for i, j in order]
     items, todos, sizes = [], {}, {}
     for start in range(0, len(oriented), batch):
@@ -680,14 +623,13 @@ def exact_chunk(fn: Callable[..., Engine], args: list, entries: list[list],
     :func:`homotopy_classes` does. Returns one summary per entry."""
     lf = LossFunction(built(fn, json.dumps(args)))
     dtype = lf.engine.dtype  # type: ignore[union-attr]
+    barrier = BarrierSettings(**settings)
     scans = [Scan(linear_curve(torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype)),
-                  la, lb, settings["grid"]) for a, b, la, lb in entries]  # fmt: skip
+                  la, lb, barrier.grid) for a, b, la, lb in entries]  # fmt: skip
     evaluate_stage(lf, scans, all_levels=True)
     out = []
     for sc in scans:
-        status = refine(lf, sc, tol=settings["tol"], peaks=settings["peaks"],
-                        max_evals=settings["max_evals"])  # fmt: skip
-        r = sc.result(status)
+        r = sc.result(refine(lf, sc, barrier))
         out.append({"height": r.height, "t": r.t, "status": r.status, "evaluations": r.evaluations})
     return out
 
@@ -752,10 +694,7 @@ def homotopy_classes(
     *,
     align: Aligner | bool | None = None,
     exact: bool = False,
-    grid: int = 9,
-    tol: float = 1e-4,
-    peaks: int = 3,
-    max_evals: int = 200,
+    settings: BarrierSettings = DEFAULT,
     order: str = "nearest",
     batch: int | None = None,
     store: Store | None = None,
@@ -769,8 +708,8 @@ def homotopy_classes(
     ``loss``: an :class:`~adapters.nets.engine.Engine` or a callable on a flat 1-D tensor.
     ``points``: an ``(N, n)`` tensor, a list of 1-D tensors, or a list of ``nn.Module``
     (flattened with the engine's :class:`~adapters.nets.params.ParamSpace`). ``align``: see the
-    module docstring. ``exact``: all pairs to tolerance (exact dendrogram). ``grid``,
-    ``tol``, ``peaks``, ``max_evals``: barrier settings (:func:`loss_barrier`).
+    module docstring. ``exact``: all pairs to tolerance (exact dendrogram). ``settings``:
+    how each barrier is searched (:class:`~adapters.constructions.barrier.BarrierSettings`).
     ``order``: ``"nearest"`` pairs first or ``"index"`` order; ``batch``: pairs per round
     (default ``N``). ``store``: a :class:`~adapters.runtime.store.Store`; finished pairs (and the
     points' losses) are written there as they finish and reused by later calls with the
@@ -799,9 +738,8 @@ def homotopy_classes(
         loss_key = loss_id(lf.engine)
     hashes = [_point_hash(p) for p in pts]
     losses = _point_losses(lf, pts, hashes, store, loss_key)
-    settings = {"grid": grid, "tol": tol, "peaks": peaks, "max_evals": max_evals,
-                "order": order, "batch": batch or N}  # fmt: skip
-    tester = _Tester(lf, pts, losses, hashes, eps, settings, store, loss_key, aligner)
+    config = {**settings.to_json(), "order": order, "batch": batch or N}
+    tester = _Tester(lf, pts, losses, hashes, eps, config, store, loss_key, aligner)
     pairs = _pair_order(pts, order)
     with _progress(len(pairs), progress) as bar:
         if exact and executor is not None:
@@ -812,7 +750,7 @@ def homotopy_classes(
         else:
             _pruned(tester, pairs, N, max(1, batch or N), bar)
     G = _graph(tester, N)
-    uf = _UnionFind(N)
+    uf = UnionFind(N)
     for u, v, d in G.edges(data=True):
         if d["connected"]:
             uf.union(u, v)
@@ -823,7 +761,7 @@ def homotopy_classes(
         evaluations=lf.evaluations - before + tester.remote_evaluations, points=pts, exact=exact,
         aligned=aligner is not None, pairs_total=len(pairs),
         pairs_tested=G.number_of_edges(), pairs_reused=len(tester.reused),
-        settings=settings, _perm=tester.perm if aligner is not None else None,
+        settings=config, _perm=tester.perm if aligner is not None else None,
     )  # fmt: skip
 
 

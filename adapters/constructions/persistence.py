@@ -32,6 +32,8 @@ from ripser import ripser
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from adapters.constructions.linkage import UnionFind
+
 Diagram = np.ndarray
 Essential = Literal["exclude", "cap"]
 
@@ -320,26 +322,19 @@ def elder_rule_h0(
         raise ValueError(f"{E.shape[0]} edges but {w.shape[0]} edge values")
     if np.any(w < np.maximum(v[E[:, 0]], v[E[:, 1]])):
         raise ValueError("an edge value is below the value of one of its ends")
-    parent = np.arange(v.size)
     key = np.lexsort((np.arange(v.size), v))  # vertex order: by value, then index
     order_of = np.empty(v.size, dtype=np.int64)
     order_of[key] = np.arange(v.size)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    components = UnionFind(v.size, rank=order_of)  # roots are the oldest of their component
     pairs = []
     for e in np.argsort(w, kind="stable"):
-        a, b = find(int(E[e, 0])), find(int(E[e, 1]))
+        a, b = components.find(int(E[e, 0])), components.find(int(E[e, 1]))
         if a == b:
             continue
-        old, young = (a, b) if order_of[a] < order_of[b] else (b, a)
+        young = b if order_of[a] < order_of[b] else a
+        components.union(a, b)
         pairs.append((v[young], w[e]))
-        parent[young] = old  # roots are always the minimum of their component
-    pairs += [(v[r], math.inf) for r in np.flatnonzero(parent == np.arange(v.size))]
+    pairs += [(v[r], math.inf) for r in components.roots()]
     return _clean(np.array(pairs, dtype=np.float64).reshape(-1, 2))
 
 

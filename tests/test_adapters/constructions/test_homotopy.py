@@ -12,7 +12,12 @@ from scipy.cluster.hierarchy import cophenet, fcluster, is_valid_linkage, linkag
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
-from adapters.constructions.barrier import LossFunction, barrier_below, linear_curve
+from adapters.constructions.barrier import (
+    BarrierSettings,
+    LossFunction,
+    barrier_below,
+    linear_curve,
+)
 from adapters.constructions.homotopy import (
     are_homotopic,
     homotopy_classes,
@@ -131,7 +136,7 @@ def test_known_endpoint_losses_are_not_re_evaluated() -> None:
 
 def test_max_evals_caps_the_work() -> None:
     a, b = torch.tensor([-1.0, 0.0], dtype=D), torch.tensor([1.0, 0.0], dtype=D)
-    r = loss_barrier(double_well, a, b, grid=9, max_evals=9, tol=1e-12)
+    r = loss_barrier(double_well, a, b, settings=BarrierSettings(grid=9, max_evals=9, tol=1e-12))
     assert r.evaluations <= 9 + 2
     assert r.status == "budget"
 
@@ -172,7 +177,7 @@ def test_engine_and_callable_give_the_same_barrier() -> None:
 )
 def test_bad_settings_are_refused(kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
-        loss_barrier(double_well, torch.zeros(2, dtype=D), torch.ones(2, dtype=D), **kwargs)
+        BarrierSettings(**kwargs)
 
 
 def test_bad_points_are_refused() -> None:
