@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = digits_limits(
             variants, hidden, args.probe, args.epochs, seed=args.seed, tol=args.tol,
-            at_init=args.init, progress=lambda line: print(line, file=sys.stderr),
+            at_init=args.init, say=lambda line: print(line, file=sys.stderr),
         )  # fmt: skip
     except ValueError as exc:  # bad sizes found while building the case
         raise UsageError(str(exc)) from None

@@ -69,7 +69,7 @@ from adapters.nets.alignment import Permutation, WeightMatching
 from adapters.nets.engine import Engine
 from adapters.nets.params import ParamSpace, stat_modules
 from adapters.runtime.executor import Executor, WorkItem, built, run_items, work_key
-from adapters.runtime.store import Store, digest
+from adapters.runtime.store import Store, digest, tensor_digest
 
 __all__ = [
     "Classes",
@@ -352,10 +352,6 @@ def loss_id(loss: Any) -> str:
     fn = getattr(eng.loss_fn, "__qualname__", repr(eng.loss_fn))
     return digest(raw(eng.X), raw(eng.y), raw(eng.calibration), repr(eng.model),
                   list(eng.space.names), fn, eng.space.buffers, str(eng.dtype))  # fmt: skip
-
-
-def _point_hash(p: Tensor) -> str:
-    return digest(str(p.dtype), p.detach().cpu().contiguous().numpy().tobytes())
 
 
 # ----------------------------------------------------------------------------- the search
@@ -736,7 +732,7 @@ def homotopy_classes(
         if lf.engine is None:
             raise ValueError("a store needs loss_key= to name a callable loss")
         loss_key = loss_id(lf.engine)
-    hashes = [_point_hash(p) for p in pts]
+    hashes = [tensor_digest(p) for p in pts]
     losses = _point_losses(lf, pts, hashes, store, loss_key)
     config = {**settings.to_json(), "order": order, "batch": batch or N}
     tester = _Tester(lf, pts, losses, hashes, eps, config, store, loss_key, aligner)

@@ -29,10 +29,9 @@ Vect over Q): the float weights and inputs are read as the rationals they are.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -46,6 +45,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, jacrev
 
 from adapters.nets.params import ParamSpace
+from adapters.runtime.threads import limit_threads
 from catcore.functor import Functor
 from catcore.instances.poset import Leq, Poset
 from catcore.instances.vect import LinearMap, NumericVectCategory, Space, VectQ, VectR
@@ -584,7 +584,7 @@ def digits_limits(
     tol: float = 1e-9,
     threads: int | None = 1,
     at_init: bool = False,
-    progress: Callable[[str], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train two-task digits models (digit class and parity) and probe them.
 
@@ -592,35 +592,15 @@ def digits_limits(
     is trained (``epochs`` of Adam on the summed cross-entropies) and probed on the first
     ``probe`` test images (also before training with ``at_init``). ``threads`` limits torch and BLAS
     threads while it runs (``None``: leave them; on a busy machine one thread is much
-    faster for these matrix sizes). Returns a JSON-serializable dict.
+    faster for these matrix sizes). ``say`` receives one line per probed model (a line
+    printer, not a progress bar). Returns a JSON-serializable dict.
     """
     with limit_threads(threads):
-        return _digits_limits(variants, hidden, probe, epochs, lr, seed, tol, at_init, progress)
-
-
-@contextlib.contextmanager
-def limit_threads(n: int | None) -> Iterator[None]:
-    """Run the body with ``n`` torch threads and ``n`` BLAS threads (threadpoolctl, when
-    installed); ``None`` changes nothing. Restores the previous settings."""
-    if n is None:
-        yield
-        return
-    saved = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            yield
-        else:
-            with threadpool_limits(limits=n):
-                yield
-    finally:
-        torch.set_num_threads(saved)
+        return _digits_limits(variants, hidden, probe, epochs, lr, seed, tol, at_init, say)
 
 
 def _digits_limits(
-    variants, hidden, probe, epochs, lr, seed, tol, at_init, progress
+    variants, hidden, probe, epochs, lr, seed, tol, at_init, say
 ) -> dict[str, Any]:
     from adapters.constructions.transfer import fit
     from adapters.nets.data import digits
@@ -628,7 +608,7 @@ def _digits_limits(
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
-    say = progress or (lambda _line: None)
+    say = say or (lambda _line: None)
     data = digits(seed=seed)
     if not 1 <= probe <= len(data.X_test):
         raise ValueError(f"probe must be in 1..{len(data.X_test)} test images, got {probe}")

@@ -34,7 +34,9 @@ from scipy.spatial import cKDTree
 
 from adapters.constructions.linkage import UnionFind
 
-Diagram = np.ndarray
+#: A persistence diagram: an ``(m, 2)`` array of (birth, death) loss values (not a catcore
+#: :class:`~catcore.diagram.Diagram`, which is a functor from a shape).
+PersistenceDiagram = np.ndarray
 Essential = Literal["exclude", "cap"]
 
 #: below this many coordinates the kNN search uses a k-d tree, above it brute force
@@ -198,7 +200,7 @@ def _knn_brute(
 # -- persistence of filtered flag complexes ---------------------------------------------------
 def _flag_persistence(
     vertex_values: np.ndarray, edges: np.ndarray, edge_values: np.ndarray, maxdim: int
-) -> list[Diagram]:
+) -> list[PersistenceDiagram]:
     """Persistence of the flag complex of ``edges`` with the given vertex and edge values
     (every edge value must be >= the values of its ends), through ripser's sparse input.
 
@@ -223,7 +225,7 @@ def _flag_persistence(
     return [_from_ranks(d, levels) for d in dgms]
 
 
-def _from_ranks(dgm: np.ndarray, levels: np.ndarray) -> Diagram:
+def _from_ranks(dgm: np.ndarray, levels: np.ndarray) -> PersistenceDiagram:
     dgm = np.asarray(dgm, dtype=np.float64).reshape(-1, 2)
     out = np.full(dgm.shape, np.inf)
     finite = np.isfinite(dgm)
@@ -231,14 +233,14 @@ def _from_ranks(dgm: np.ndarray, levels: np.ndarray) -> Diagram:
     return _clean(out)
 
 
-def _clean(dgm: np.ndarray) -> Diagram:
+def _clean(dgm: np.ndarray) -> PersistenceDiagram:
     """Drop zero-length pairs and sort rows by (birth, death)."""
     dgm = np.asarray(dgm, dtype=np.float64).reshape(-1, 2)
     dgm = dgm[dgm[:, 1] > dgm[:, 0]]
     return dgm[np.lexsort((dgm[:, 1], dgm[:, 0]))]
 
 
-def graph_persistence(values: object, edges: object, maxdim: int = 1) -> list[Diagram]:
+def graph_persistence(values: object, edges: object, maxdim: int = 1) -> list[PersistenceDiagram]:
     """Lower-star persistence of ``values`` on the flag complex of the graph ``edges``.
 
     A vertex enters at its value, an edge ``{i, j}`` at ``max(values[i], values[j])``, a
@@ -260,7 +262,7 @@ def graph_persistence(values: object, edges: object, maxdim: int = 1) -> list[Di
 
 def landscape_persistence(
     points: object, values: object, k: int = 10, maxdim: int = 1
-) -> list[Diagram]:
+) -> list[PersistenceDiagram]:
     """Sublevel-set persistence of a sampled landscape (Def 6.1 / 6.2).
 
     The complex is the flag complex of the symmetric k-nearest-neighbour graph of
@@ -303,7 +305,7 @@ def grid_edges(shape: Sequence[int], connectivity: int = 4) -> np.ndarray:
 
 def elder_rule_h0(
     values: object, edges: object, edge_values: object | None = None
-) -> Diagram:
+) -> PersistenceDiagram:
     """0-dimensional persistence by union-find and the elder rule.
 
     Edges are added in increasing order of their value (default: the larger value of
@@ -338,7 +340,9 @@ def elder_rule_h0(
     return _clean(np.array(pairs, dtype=np.float64).reshape(-1, 2))
 
 
-def grid_persistence(values_2d: object, maxdim: int = 1, connectivity: int = 4) -> list[Diagram]:
+def grid_persistence(
+    values_2d: object, maxdim: int = 1, connectivity: int = 4
+) -> list[PersistenceDiagram]:
     """Cubical sublevel persistence of a function sampled on a 2-D grid.
 
     ``connectivity=4`` (default) is the V-construction: grid points are vertices, edges
@@ -373,7 +377,7 @@ def grid_persistence(values_2d: object, maxdim: int = 1, connectivity: int = 4) 
     return out
 
 
-def _grid_h1(Z: np.ndarray, v: np.ndarray, E: np.ndarray, connectivity: int) -> Diagram:
+def _grid_h1(Z: np.ndarray, v: np.ndarray, E: np.ndarray, connectivity: int) -> PersistenceDiagram:
     w = np.maximum(v[E[:, 0]], v[E[:, 1]])
     if connectivity == 4 and min(Z.shape) > 1:
         idx = np.arange(Z.size).reshape(Z.shape)

@@ -27,7 +27,6 @@ only the new head (and ``f`` when it is learned) trains.
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adapters.nets.params import ParamSpace
+from adapters.runtime.store import digest, tensor_digest
 from catcore.category import Category, Morphism
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
@@ -327,14 +327,11 @@ def accuracy(model: nn.Module, X: Tensor, y: Tensor) -> float:
 
 
 def state_key(state: Mapping[str, Tensor], keys: Sequence[str]) -> str:
-    """SHA-256 of the bytes (dtype, shape, values) of ``state[k]`` for ``k`` in ``keys``:
-    equal keys mean bit-identical tensors (up to hash collisions)."""
-    h = hashlib.sha256()
-    for k in sorted(keys):
-        t = state[k].detach().cpu().contiguous()
-        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()
+    """A digest of the names, shapes, dtypes and values of ``state[k]`` for ``k`` in
+    ``keys``: equal keys mean bit-identical tensors (up to hash collisions)."""
+    return digest(
+        [[k, list(state[k].shape), tensor_digest(state[k])] for k in sorted(keys)]
+    )
 
 
 def fibre(
@@ -405,10 +402,6 @@ class GraphPullback:
         return {t_g[0]: self.values[leg(t_g)[1]] for t_g in self.pullback.apex}
 
 
-def _row_key(row: Tensor) -> str:
-    return hashlib.sha256(row.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
-
-
 @torch.no_grad()
 def representation_pullback(
     f: DomainMap, encoder: nn.Module, X_T: Tensor, X_S: Tensor | None = None
@@ -429,8 +422,8 @@ def representation_pullback(
         z = encoder(source)
     finally:
         encoder.train(was)
-    x_keys = [_row_key(r) for r in source]
-    z_keys = [_row_key(r) for r in z]
+    x_keys = [tensor_digest(r) for r in source]
+    z_keys = [tensor_digest(r) for r in z]
     values = {zk: z[i].to(torch.float64).numpy() for i, zk in enumerate(z_keys)}
     graph = dict(zip(x_keys, z_keys))
     D_S = FinSet.object(x_keys)

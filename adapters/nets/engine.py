@@ -5,7 +5,7 @@ landscapes, homotopy tests) goes through :class:`Engine`. It never mutates the m
 is given (it works on a private copy), evaluates in chunks of points so that memory stays
 bounded, and counts the points it evaluated (``evaluations``).
 
-Evaluation paths (``path=``):
+Evaluation strategies (``strategy=``):
 
 - ``"load"``: write each point into the copy and run ``forward`` (a plain loop);
 - ``"functional"``: ``torch.func.functional_call`` per point;
@@ -36,8 +36,9 @@ from torch.func import functional_call, vmap
 from adapters.nets.models import penultimate, resolve_layer
 from adapters.nets.params import ParamSpace, recompute_bn_stats, stat_modules
 
-Path = Literal["auto", "load", "functional", "vmap", "bmm"]
-PATHS = ("auto", "load", "functional", "vmap", "bmm")
+#: How the engine evaluates many parameter points (module docstring).
+Strategy = Literal["auto", "load", "functional", "vmap", "bmm"]
+STRATEGIES = ("auto", "load", "functional", "vmap", "bmm")
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 #: activation bytes of one chunk on the batched-matmul path on CPU: 8 to 40 points of the
@@ -170,7 +171,7 @@ class Engine:
     >>> theta = eng.space.vector()
     >>> float(eng.loss(theta)) == float(F.cross_entropy(net(eng.X), eng.y).detach())
     True
-    >>> eng.loss(torch.stack([theta, theta])).shape, eng.evaluations, eng.path
+    >>> eng.loss(torch.stack([theta, theta])).shape, eng.evaluations, eng.strategy
     (torch.Size([2]), 3, 'bmm')
     """
 
@@ -185,15 +186,15 @@ class Engine:
         dtype: torch.dtype = torch.float32,
         layer: str | None = None,
         *,
-        path: Path = "auto",
+        strategy: Strategy = "auto",
         calibration: Tensor | None = None,
         memory_mb: float | None = None,
         device: str | torch.device | None = None,
     ) -> None:
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-        if path not in PATHS:
-            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
         if not isinstance(X, Tensor):
             raise TypeError(f"X must be a Tensor, got {type(X).__name__}")
         if y is not None and y.shape[0] != X.shape[0]:
@@ -218,7 +219,7 @@ class Engine:
         self.layer = penultimate(self.model) if layer is None else layer
         resolve_layer(self.model, self.layer)
         self._plan = mlp_plan(self.model)
-        self.path: str = self._choose(path)
+        self.strategy: str = self._choose(strategy)
         self.memory_mb = memory_mb or (256.0 if self.device.type == "cpu" else 2048.0)
         self.chunk_points = chunk_points or self._estimate_chunk()
         self.evaluations = 0
@@ -227,9 +228,9 @@ class Engine:
         return X.to(device=self.device, dtype=self.dtype)
 
     # -- setup ----------------------------------------------------------------------------
-    def _choose(self, path: str) -> str:
+    def _choose(self, strategy: str) -> str:
         recompute = self.space.buffers == "recompute"
-        if path == "auto":
+        if strategy == "auto":
             if recompute:
                 return "load"
             if self._plan is not None:
@@ -238,14 +239,14 @@ class Engine:
                 return "load"
             stats_training = any(m.training for _, m in stat_modules(self.model))
             return "functional" if stats_training else "vmap"
-        if path == "bmm" and self._plan is None:
+        if strategy == "bmm" and self._plan is None:
             raise ValueError(
-                f"path='bmm' needs a pure MLP (Sequential of Linear/activations), "
+                f"strategy='bmm' needs a pure MLP (Sequential of Linear/activations), "
                 f"got {type(self.model).__name__}"
             )
-        if recompute and path != "load":
-            raise ValueError("buffers='recompute' is evaluated with path='load' only")
-        return path
+        if recompute and strategy != "load":
+            raise ValueError("buffers='recompute' is evaluated with strategy='load' only")
+        return strategy
 
     def _activation_elements(self) -> int:
         """Elements of all leaf-module outputs for one sample (a probe forward)."""
@@ -277,7 +278,7 @@ class Engine:
         item = torch.finfo(self.dtype).bits // 8
         acts = item * self.X.shape[0] * self._activation_elements()
         chunk = self.memory_mb * 2**20 // (2 * acts + 2 * item * self.space.n)
-        if self.path == "bmm" and self.device.type == "cpu":
+        if self.strategy == "bmm" and self.device.type == "cpu":
             chunk = min(chunk, CACHE_BYTES // acts)
         return int(max(1, min(4096, chunk)))
 
@@ -296,7 +297,7 @@ class Engine:
     ) -> Tensor:
         """Outputs (``layer=None``) or the layer's activations, ``(P, N, ...)``, chunk by
         chunk; ``reduce`` maps each chunk's ``(p, N, ...)`` result to what is kept."""
-        run = getattr(self, f"_run_{self.path}")
+        run = getattr(self, f"_run_{self.strategy}")
         outs = []
         for start in range(0, pts.shape[0], self.chunk_points):
             out = run(pts[start : start + self.chunk_points], X, layer)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.runtime.store import Store, digest
+from adapters.runtime.threads import set_threads
 
 __all__ = [
     "Executor",
@@ -265,17 +266,6 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def set_threads(threads: int | None) -> int | None:
-    """Set torch's intra-op thread count (``None``: leave it); return the previous one."""
-    if threads is None:
-        return None
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    return before
 
 
 def execute(fn: Callable[..., Any], args: tuple, kwargs: dict, threads: int | None) -> Any:

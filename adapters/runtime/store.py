@@ -38,6 +38,13 @@ def digest(*parts: Any) -> str:
     return h.hexdigest()[:24]
 
 
+def tensor_digest(t: Any) -> str:
+    """:func:`digest` of a tensor's dtype and values (bit-identical tensors of one dtype
+    and size share it; shape matters only through the size)."""
+    values = t.detach().cpu().contiguous().numpy().tobytes()
+    return digest(str(t.dtype), values)
+
+
 class Store:
     """Key -> JSON value, persisted in the SQLite file ``path`` (``None``: in memory).
 

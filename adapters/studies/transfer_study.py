@@ -55,6 +55,7 @@ from adapters.constructions.transfer import (
 )
 from adapters.nets.data import Split, digits
 from adapters.nets.models import mlp
+from adapters.runtime.threads import limit_threads
 
 #: The paper's claim for pullback transfer (Sec. 7): fractions of full fine-tuning.
 PAPER = {"accuracy_ratio": 0.978, "time_ratio": 0.25, "fraction_trained": 0.005}
@@ -153,21 +154,18 @@ def run_transfer_study(
     lr: float = 1e-2,
     batch_size: int = 64,
     threads: int | None = 1,
-    progress: Callable[[str], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the experiment (module docstring) and return a JSON-serializable dict.
 
     ``encoders`` maps a name to the hidden widths of the source MLP (default: a wide
     shallow ``(256,)`` and a deeper ``(128, 64)`` encoder). ``threads`` fixes torch's CPU
-    threads while timing (restored afterwards; ``None`` leaves them). ``progress`` receives
+    threads while timing (restored afterwards; ``None`` leaves them). ``say`` receives
     one line per finished run.
     """
     encoders = dict(encoders or {"wide (256,)": (256,), "deep (128, 64)": (128, 64)})
-    say = progress or (lambda _line: None)
-    saved_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    say = say or (lambda _line: None)
+    with limit_threads(threads):
         src = digits(classes=range(5), standardize=False)
         tgt = digits(classes=range(5, 10), standardize=False)
         perm = random_permutation(64, seed=0)
@@ -190,8 +188,6 @@ def run_transfer_study(
                 src, tgt, perm, hidden, seeds, source_epochs, kw, say
             )
         return result
-    finally:
-        torch.set_num_threads(saved_threads)
 
 
 def _one_encoder(src, tgt, perm, hidden, seeds, source_epochs, kw, say) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def test_engine_throughput_digits_mlp(hidden: tuple[int, ...]) -> None:
     space = ParamSpace(model)
     pts = space.vector() + 0.05 * torch.randn(POINTS, space.n)
     engines = {
-        path: Engine(model, X, y, path=path)
+        path: Engine(model, X, y, strategy=path)
         for path in ("auto", "load", "functional", "vmap", "bmm")
     }
     runs: dict[str, Callable[[], torch.Tensor]] = {
@@ -82,7 +82,7 @@ def test_engine_throughput_digits_mlp(hidden: tuple[int, ...]) -> None:
     base = best["load_state_dict loop"]
     print(
         f"\ndigits MLP 64-{'-'.join(map(str, hidden))}-10, N={len(X)}, P={POINTS}, "
-        f"threads={torch.get_num_threads()}, auto path={engines['auto'].path}, "
+        f"threads={torch.get_num_threads()}, auto strategy={engines['auto'].strategy}, "
         f"chunk={engines['auto'].chunk_points}"
     )
     print(f"{'method':24s} {'points/s':>10s} {'GFLOP/s':>8s} {'vs loop':>8s} {'of peak':>8s}")

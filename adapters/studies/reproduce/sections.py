@@ -111,7 +111,7 @@ def transfer(
 
     say = (lambda line: print(f"  {line}", flush=True)) if progress else None
     result = run_transfer_study(seeds=plan.transfer_seeds, epochs=plan.transfer_epochs,
-                                source_epochs=plan.transfer_epochs, progress=say)  # fmt: skip
+                                source_epochs=plan.transfer_epochs, say=say)  # fmt: skip
     result["settings"] = result.pop("config")
     return result
 
@@ -238,7 +238,7 @@ def limits(
 
     say = (lambda line: print(f"  {line}", flush=True)) if progress else None
     result = digits_limits(probe=plan.limits_probe, epochs=plan.limits_epochs, seed=seed,
-                           at_init=True, progress=say)  # fmt: skip
+                           at_init=True, say=say)  # fmt: skip
     result["settings"] = result.pop("config")
     result["paper"] = {"claim": "open question: does L preserve limits (multi-task)?"}
     return result

@@ -51,7 +51,7 @@ def test_mlp_loss_equals_hand_loop(path: str) -> None:
     net = mlp(6, (9, 5), 4)
     X, y = _data()
     pts = _points(net, 7)
-    eng = Engine(net, X, y, path=path, chunk_points=3)
+    eng = Engine(net, X, y, strategy=path, chunk_points=3)
     torch.testing.assert_close(eng.loss(pts), _hand_losses(net, pts, X, y), rtol=0, atol=1e-6)
     assert eng.evaluations == 7
 
@@ -64,7 +64,7 @@ def test_batchnorm_cnn_include_equals_hand_loop(path: str) -> None:
     y = torch.randint(0, 3, (12,))
     pts = _points(net, 3, "include", scale=0.05)
     pts[:, -12:] = pts[:, -12:].abs()  # running variances stay positive
-    eng = Engine(net, X, y, space=ParamSpace(net, "include"), path=path)
+    eng = Engine(net, X, y, space=ParamSpace(net, "include"), strategy=path)
     hand = _hand_losses(net, pts, X, y, buffers="include")
     torch.testing.assert_close(eng.loss(pts), hand, rtol=0, atol=1e-5)
 
@@ -76,11 +76,11 @@ def test_resnet_recompute_equals_hand_loop() -> None:
     y = torch.randint(0, 3, (10,))
     pts = _points(net, 2, "recompute", scale=0.1)
     eng = Engine(net, X, y, space=ParamSpace(net, "recompute"))
-    assert eng.path == "load"
+    assert eng.strategy == "load"
     hand = _hand_losses(net, pts, X, y, recompute_on=X)
     torch.testing.assert_close(eng.loss(pts), hand, rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match="recompute"):
-        Engine(net, X, y, space=ParamSpace(net, "recompute"), path="vmap")
+        Engine(net, X, y, space=ParamSpace(net, "recompute"), strategy="vmap")
 
 
 def test_fast_path_equals_generic_path_float64() -> None:
@@ -98,8 +98,8 @@ def test_fast_path_equals_generic_path_float64() -> None:
     y = torch.randint(0, 3, (15,))
     pts = _points(net, 9).double()
     fast = Engine(net, X, y, dtype=torch.float64, chunk_points=4)
-    slow = Engine(net, X, y, dtype=torch.float64, path="functional")
-    assert fast.path == "bmm"
+    slow = Engine(net, X, y, dtype=torch.float64, strategy="functional")
+    assert fast.strategy == "bmm"
     torch.testing.assert_close(fast.outputs(pts), slow.outputs(pts), rtol=0, atol=1e-12)
     torch.testing.assert_close(fast.loss(pts), slow.loss(pts), rtol=0, atol=1e-12)
     for layer in ["1", "1.0", "1.1", "2", "4", "5:in", "0", "1.0:in", "1:in", ":in", ""]:
@@ -169,7 +169,8 @@ def test_point_formats_and_errors() -> None:
     with pytest.raises(TypeError, match="Tensor"):
         eng.loss("theta")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="pure MLP"):
-        Engine(cnn_bn(), torch.randn(3, 1, 8, 8), space=ParamSpace(cnn_bn(), "include"), path="bmm")
+        cnn = cnn_bn()
+        Engine(cnn, torch.randn(3, 1, 8, 8), space=ParamSpace(cnn, "include"), strategy="bmm")
     with pytest.raises(ValueError, match="samples"):
         Engine(net, X, y[:5])
     with pytest.raises(ValueError, match="no submodule"):
@@ -252,12 +253,12 @@ def test_batched_cross_entropy_equals_torch() -> None:
 
 def test_auto_path_rule() -> None:
     X1, X2 = torch.randn(4, 6), torch.randn(4, 1, 8, 8)
-    assert Engine(mlp(6, (5,), 3), X1).path == "bmm"
+    assert Engine(mlp(6, (5,), 3), X1).strategy == "bmm"
     cnn = cnn_bn(channels=2).eval()
-    assert Engine(cnn, X2, space=ParamSpace(cnn, "include")).path == "load"
-    assert Engine(cnn, X2, space=ParamSpace(cnn, "recompute")).path == "load"
+    assert Engine(cnn, X2, space=ParamSpace(cnn, "include")).strategy == "load"
+    assert Engine(cnn, X2, space=ParamSpace(cnn, "recompute")).strategy == "load"
     dropout = nn.Sequential(nn.Linear(6, 5), nn.Dropout(0.5), nn.Linear(5, 3))
-    assert Engine(dropout, X1).path == "load"  # active Dropout: not a pure MLP
+    assert Engine(dropout, X1).strategy == "load"  # active Dropout: not a pure MLP
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -268,7 +269,7 @@ def test_cuda_paths_equal_cpu_float64() -> None:
     pts = _points(net, 33)
     ref = Engine(net, X, y, dtype=torch.float64).loss(pts.double())
     for path in ("auto", "functional", "vmap", "bmm"):
-        got = Engine(net, X, y, path=path, device="cuda").loss(pts)
+        got = Engine(net, X, y, strategy=path, device="cuda").loss(pts)
         assert got.device.type == "cuda"
         torch.testing.assert_close(got.cpu().double(), ref, rtol=0, atol=1e-5)
     cnn = cnn_bn(channels=2, out_features=4).eval()
@@ -277,5 +278,5 @@ def test_cuda_paths_equal_cpu_float64() -> None:
     pts2 = space.vector() + 0.01 * torch.randn(5, space.n)
     cpu = Engine(cnn, X2, y, space=space, dtype=torch.float64).loss(pts2.double())
     gpu = Engine(cnn, X2, y, space=space, device="cuda")
-    assert gpu.path == "vmap"
+    assert gpu.strategy == "vmap"
     torch.testing.assert_close(gpu.loss(pts2).cpu().double(), cpu, rtol=0, atol=1e-4)
