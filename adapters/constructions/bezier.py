@@ -110,10 +110,6 @@ class Bezier:
         return history
 
     def path(self, category: Any) -> Any:
-        """The curve as a Param / catcore ``Paths`` morphism of duration 1."""
-        control = self.control().detach().to(torch.float64).numpy()
-        if hasattr(category, "bezier"):
-            return category.bezier(control)
-        from catcore.instances.paths import Path
-
-        return Path(category, lambda t: self(np.asarray(t)).to(torch.float64).numpy(), 1.0)
+        """The curve as a morphism of duration 1 of ``category`` (Param, Rep or any catcore
+        ``Paths``)."""
+        return category.bezier(self.control().detach().to(torch.float64).numpy())

@@ -70,6 +70,7 @@ from adapters.nets.engine import Engine
 from adapters.nets.params import ParamSpace, stat_modules
 from adapters.runtime.executor import Executor, WorkItem, built, run_items, work_key
 from adapters.runtime.store import Store, digest, tensor_digest
+from catcore.instances.paths import Homotopy, Paths
 
 __all__ = [
     "Classes",
@@ -102,6 +103,18 @@ class Homotopic:
 
     def __bool__(self) -> bool:
         return self.homotopic
+
+    def cell(self, category: Paths | None = None) -> Homotopy | None:
+        """The 2-cell ``segment => curve`` of the curved test: the straight homotopy from
+        the straight segment ``a -> b`` to the fitted Bezier curve, in ``category`` (a
+        Param, or by default ``Paths(n)``), checked against Def 3.1's boundary conditions.
+        ``None`` when no curve was fitted."""
+        if self.curve is None:
+            return None
+        a, b = self.curve.a, self.curve.b
+        K = category if category is not None else Paths(a.numel())
+        segment = K.linear(a.to(torch.float64).numpy(), b.to(torch.float64).numpy())
+        return K.straight(segment, self.curve.path(K))
 
 
 def are_homotopic(
@@ -247,7 +260,6 @@ class Classes:
             raise ValueError(f"points {i} and {j} are in different classes "
                              f"({self.labels[i]} and {self.labels[j]})")  # fmt: skip
         if category is None:
-            from catcore.instances.paths import Paths
 
             category = Paths(self.points.shape[1])
         links = nx.Graph()

@@ -27,6 +27,9 @@ from adapters.constructions.homotopy import (
 from adapters.nets.engine import Engine
 from adapters.nets.models import mlp
 from adapters.runtime.store import Store
+from catcore.instances.paths import Homotopy, Paths
+from catcore.laws import check_examples
+from catcore.suites import twocell_laws
 
 D = torch.float64
 
@@ -204,6 +207,34 @@ def test_curved_path_removes_a_false_negative() -> None:
     assert bent.curved.height <= 0.1
     dense = float(ring(bent.curve(np.linspace(0, 1, 2001))).max())
     assert dense <= 0.1 + 1e-3  # checked independently along the fitted curve
+
+
+def test_the_curved_test_yields_a_two_cell_that_passes_the_two_cell_laws() -> None:
+    """The curved decision returns the 2-cell segment => curve (a catcore Homotopy); with
+    identities and composites around it, every law of catcore's 2-cell suite holds."""
+    a, b = torch.tensor([1.0, 0.0], dtype=D), torch.tensor([-1.0, 0.0], dtype=D)
+    bent = are_homotopic(ring, a, b, eps=0.1, curved=True, steps=100, lr=0.05)
+    K = Paths(2, grid_size=9)
+    c = bent.cell(K)
+    assert isinstance(c, Homotopy)
+    assert K.equality(c.source, K.linear(a.numpy(), b.numpy()))
+    assert K.equality(c.target, bent.curve.path(K))
+    back = K.straight(c.target, c.source)
+    loop = K.linear(b.numpy(), b.numpy() + 1.0) >> K.linear(b.numpy() + 1.0, b.numpy())
+    at_b = K.id2(loop)
+    examples = {
+        "object": [a.numpy(), b.numpy()],
+        "arrow": [c.source, c.target, loop],
+        "chain2": [(c.source, loop), (c.target, loop)],
+        "chain3": [(c.source, loop, loop)],
+        "cell": [c, back],
+        "vchain3": [(c, back, c)],
+        "hchain3": [(c, at_b, at_b)],
+        "interchange": [(c, back, at_b, at_b)],
+    }
+    report = check_examples(twocell_laws(K), examples)
+    assert report.ok, report.summary()
+    assert are_homotopic(ring, a, b, eps=0.1).cell() is None  # no curve, no 2-cell
 
 
 def test_points_in_one_basin_are_homotopic_linearly() -> None:
