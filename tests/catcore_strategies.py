@@ -43,6 +43,14 @@ from catcore.strategies.vect import (  # noqa: F401 - re-exported for the tests
 from catcore.suites import category_gens
 
 
+def failed_laws(report) -> set[str]:
+    assert not report.ok, report.summary()
+    for failure in report.failures:
+        assert failure.example is not None, failure  # the counterexample is there
+        assert failure.reason
+    return {f.law for f in report.failures}
+
+
 def finset_limit_gens(C: FinSetCategory = FinSet) -> dict[str, st.SearchStrategy]:
     return finset_kit(C).limit_gens()
 

@@ -260,7 +260,6 @@ class Classes:
             raise ValueError(f"points {i} and {j} are in different classes "
                              f"({self.labels[i]} and {self.labels[j]})")  # fmt: skip
         if category is None:
-
             category = Paths(self.points.shape[1])
         links = nx.Graph()
         links.add_nodes_from(range(N))

@@ -12,6 +12,7 @@ import pytest
 import sympy
 from catcore_strategies import (
     FREE,
+    failed_laws,
     finset_gens,
     finset_limit_gens,
     free_matrix,
@@ -34,14 +35,6 @@ from catcore.suites import (
     preservation_laws,
     twocell_laws,
 )
-
-
-def failed_laws(report) -> set[str]:
-    assert not report.ok, report.summary()
-    for failure in report.failures:
-        assert failure.example is not None, failure  # the counterexample is there
-        assert failure.reason
-    return {f.law for f in report.failures}
 
 
 def shift(A) -> dict:

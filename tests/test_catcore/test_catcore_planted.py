@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import sympy
+from catcore_strategies import failed_laws
 
 from catcore import CompositionError, Functor, NaturalTransformation, check, identity_functor
 from catcore.colimits import Cocone, Colimit
@@ -28,13 +29,6 @@ from catcore.suites import (
     naturality_laws,
     twocell_laws,
 )
-
-
-def failed(report) -> set[str]:
-    assert not report.ok, report.summary()
-    assert all(f.example is not None and f.reason for f in report.failures)
-    return {f.law for f in report.failures}
-
 
 # ---------------------------------------------------------------- non-universal limits
 
@@ -64,10 +58,10 @@ class MinusOne(FinSetCategory):
 def test_a_limit_that_is_not_universal_is_caught_and_its_twin_passes():
     bad = MinusOne()
     report = check(limit_laws(bad), finset_kit(bad).limit_gens(), max_examples=40)
-    assert failed(report) >= {
+    assert failed_laws(report) >= {
         "mediating morphism commutes"
-    } or "mediating morphism is well typed" in failed(report)
-    assert "limit cone commutes" not in failed(report)  # it is a cone
+    } or "mediating morphism is well typed" in failed_laws(report)
+    assert "limit cone commutes" not in failed_laws(report)  # it is a cone
     good = check(limit_laws(FinSet), finset_kit(FinSet).limit_gens(), max_examples=40)
     assert good.ok, good.summary()
 
@@ -96,7 +90,10 @@ class ColimitMinusOne(FinSetCategory):
 def test_a_colimit_with_an_unreached_element_is_caught():
     bad = ColimitMinusOne()
     report = check(colimit_laws(bad), finset_kit(bad).colimit_gens(), max_examples=40)
-    assert failed(report) & {"mediating morphism is unique", "mediating morphism is well typed"}
+    assert failed_laws(report) & {
+        "mediating morphism is unique",
+        "mediating morphism is well typed",
+    }
     good = check(colimit_laws(FinSet), finset_kit(FinSet).colimit_gens(), max_examples=40)
     assert good.ok, good.summary()
 
@@ -127,8 +124,8 @@ class VectMissingDirection(VectQCategory):
 def test_a_vect_limit_missing_a_direction_is_caught():
     bad = VectMissingDirection()
     report = check(limit_laws(bad), vect_kit(bad).limit_gens(), max_examples=40)
-    assert "mediating morphism commutes" in failed(report)
-    assert "limit cone commutes" not in failed(report)
+    assert "mediating morphism commutes" in failed_laws(report)
+    assert "limit cone commutes" not in failed_laws(report)
 
 
 def test_a_poset_limit_below_the_meet_is_caught():
@@ -143,7 +140,7 @@ def test_a_poset_limit_below_the_meet_is_caught():
     g = nx.DiGraph([(a, b) for a in (1, 2, 3, 6) for b in (1, 2, 3, 6) if a != b and b % a == 0])
     bad = LowBound(g, name="Div(6) with low limits")
     report = check(limit_laws(bad), poset_kit(bad).limit_gens(), max_examples=40)
-    assert failed(report) & {"mediating morphism commutes", "mediating morphism is well typed"}
+    assert failed_laws(report) & {"mediating morphism commutes", "mediating morphism is well typed"}
 
 
 # ---------------------------------------------------------------- constant horizontal composition
@@ -159,7 +156,7 @@ class FlatHorizontal(Paths):
 def test_constant_horizontal_composition_is_caught_and_paths_pass():
     bad = FlatHorizontal(2, grid_size=9)
     report = check(twocell_laws(bad), paths_twocell_gens(bad), max_examples=8, shrink=False)
-    broken = failed(report)
+    broken = failed_laws(report)
     assert {"horizontal left unit", "horizontal composite ends"} <= broken
     assert not any(law.startswith("vertical") for law in broken)
     good = Paths(2, grid_size=9)
@@ -190,7 +187,7 @@ class LegsFromElsewhere(FinSetCategory):
 def test_ill_typed_legs_are_caught():
     bad = LegsFromElsewhere()
     report = check(limit_laws(bad), finset_kit(bad).limit_gens(), max_examples=25)
-    assert "limit legs are well typed" in failed(report)
+    assert "limit legs are well typed" in failed_laws(report)
     reason = next(f.reason for f in report.failures if f.law == "limit legs are well typed")
     assert "leg at node" in reason and "expected" in reason
 
@@ -200,8 +197,8 @@ def test_a_functor_whose_images_have_the_wrong_ends_is_caught():
     ``F A -> F B``, although ``F`` preserves composition of arrows."""
     F = Functor(FinSet, FinSet, lambda A: FinSet.object([*A, "new"]), lambda f: f, name="F")
     report = check(functor_laws(F), finset_gens(FinSet), max_examples=15)
-    assert {"arrow images are well typed", "identity image is well typed"} <= failed(report)
-    assert "functor preserves composition" not in failed(report)
+    assert {"arrow images are well typed", "identity image is well typed"} <= failed_laws(report)
+    assert "functor preserves composition" not in failed_laws(report)
 
 
 def test_components_of_the_wrong_type_are_caught():
@@ -210,7 +207,7 @@ def test_components_of_the_wrong_type_are_caught():
         ident, ident, lambda A: FinSet.identity(FinSet.object([*A, "x"])), name="wrong"
     )
     report = check(naturality_laws(wrong), finset_gens(FinSet), max_examples=10)
-    assert "components are well typed" in failed(report)
+    assert "components are well typed" in failed_laws(report)
 
 
 def test_arrows_of_a_subclass_made_by_the_parent_are_not_arrows_of_the_subclass():
@@ -225,7 +222,7 @@ def test_arrows_of_a_subclass_made_by_the_parent_are_not_arrows_of_the_subclass(
 
     C = Child()
     report = check(category_laws(C), finset_gens(C), max_examples=10)
-    assert "composites are well typed" in failed(report)
+    assert "composites are well typed" in failed_laws(report)
     assert any("is an arrow of FinSet, not of Child" in f.reason for f in report.failures)
 
 
