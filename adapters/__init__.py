@@ -25,7 +25,7 @@ _API = {
     "train": "adapters.nets.training",
     "loss_barrier": "adapters.constructions.barrier",
     "are_homotopic": "adapters.constructions.homotopy",
-    "homotopy_classes": "adapters.constructions.homotopy",
+    "homotopy_classes": "adapters.constructions.class_search",
     "landscape_persistence": "adapters.constructions.persistence",
     "total_persistence": "adapters.constructions.persistence",
     "pullback_transfer": "adapters.constructions.transfer",

@@ -7,8 +7,9 @@ same function. On the flat parameter vector such a relabelling is a coordinate p
 It acts on Param (Def 2.1) as an invertible functor, ``theta -> pi theta`` on objects and
 ``gamma -> pi . gamma`` on paths (:meth:`Permutation.functor`), so ``theta`` and
 ``pi theta`` are isomorphic objects of the quotient of Param by this symmetry group.
-Homotopy classes "up to isomorphism" (:func:`adapters.constructions.homotopy.homotopy_classes` with
-``align=``) are classes in that quotient. See ``docs/homotopy.md``, "Alignment".
+Homotopy classes "up to isomorphism"
+(:func:`adapters.constructions.class_search.homotopy_classes` with ``align=``) are classes in
+that quotient. See ``docs/homotopy.md``, "Alignment".
 
 A :class:`PermutationSpec` says which axis of which tensor each permutation acts on
 (Ainsworth, Hayase and Srinivasa, 2022, "Git Re-Basin"). :func:`permutation_spec` derives
@@ -281,7 +282,7 @@ def weight_matching(
 
 
 class WeightMatching:
-    """Aligner for :func:`adapters.constructions.homotopy.homotopy_classes`: ``aligner(a, b)``
+    """Aligner for :func:`adapters.constructions.class_search.homotopy_classes`: ``aligner(a, b)``
     returns the
     :class:`Permutation` ``pi`` with ``pi(b)`` matched to ``a`` (points of ``space``).
 

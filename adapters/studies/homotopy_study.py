@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from adapters.constructions.homotopy import Classes, are_homotopic, homotopy_classes
+from adapters.constructions.class_search import homotopy_classes
+from adapters.constructions.homotopy import Classes, are_homotopic
 from adapters.nets.data import Split, digits
 from adapters.nets.engine import Engine
 from adapters.nets.models import mlp

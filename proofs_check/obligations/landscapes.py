@@ -37,7 +37,7 @@ def _close(got: float, want: float, tol: float) -> bool:
 def double_well() -> Outcome:
     import torch
 
-    from adapters.constructions.homotopy import loss_barrier
+    from adapters.constructions.barrier import loss_barrier
 
     a, b = (
         torch.tensor([-1.0, 0.0], dtype=torch.float64),
@@ -65,7 +65,7 @@ def double_well() -> Outcome:
 def quadratic_barriers() -> Outcome:
     import torch
 
-    from adapters.constructions.homotopy import loss_barrier
+    from adapters.constructions.barrier import loss_barrier
 
     coord = st.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 2))
     vec = st.lists(coord, min_size=2, max_size=2)
@@ -122,7 +122,7 @@ def _three_wells():
 def three_wells() -> Outcome:
     import torch
 
-    from adapters.constructions.homotopy import homotopy_classes
+    from adapters.constructions.class_search import homotopy_classes
 
     centers, loss = _three_wells()
     offsets = torch.tensor(

@@ -19,7 +19,7 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from adapters.constructions.homotopy import homotopy_classes
+from adapters.constructions.class_search import homotopy_classes
 from adapters.nets.data import digits
 from adapters.nets.engine import Engine
 from adapters.nets.models import mlp

@@ -24,7 +24,7 @@ import parallel_executors as parallel
 import pytest
 import torch
 
-from adapters.constructions.homotopy import homotopy_classes
+from adapters.constructions.class_search import homotopy_classes
 from adapters.nets.data import digits
 from adapters.nets.engine import Engine
 from adapters.runtime.executor import Executor

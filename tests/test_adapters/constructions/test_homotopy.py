@@ -17,13 +17,11 @@ from adapters.constructions.barrier import (
     LossFunction,
     barrier_below,
     linear_curve,
-)
-from adapters.constructions.homotopy import (
-    are_homotopic,
-    homotopy_classes,
     loss_barrier,
-    single_linkage,
 )
+from adapters.constructions.class_search import homotopy_classes
+from adapters.constructions.homotopy import are_homotopic
+from adapters.constructions.linkage import single_linkage
 from adapters.nets.engine import Engine
 from adapters.nets.models import mlp
 from adapters.runtime.store import Store

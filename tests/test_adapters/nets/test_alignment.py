@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adapters.constructions.barrier import LossFunction
-from adapters.constructions.homotopy import homotopy_classes, loss_barrier
+from adapters.constructions.barrier import LossFunction, loss_barrier
+from adapters.constructions.class_search import homotopy_classes
 from adapters.nets.alignment import (
     Permutation,
     WeightMatching,

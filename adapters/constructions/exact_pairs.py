@@ -1,0 +1,157 @@
+"""Every barrier of every pair, to tolerance: the exact mode of
+:func:`~adapters.constructions.class_search.homotopy_classes`, here or as work items on an
+executor (the same chunks and batched calls, so the same results), and the loss identity
+under which the store keeps them (``docs/homotopy.md``, ``docs/cluster.md``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from adapters.constructions.barrier import (
+    BarrierSettings,
+    LossFunction,
+    Scan,
+    evaluate_stage,
+    linear_curve,
+    refine,
+)
+from adapters.nets.engine import Engine
+from adapters.runtime.executor import Executor, WorkItem, built, run_items, work_key
+from adapters.runtime.store import Store, digest
+
+__all__ = ["exact_chunk", "all_pairs", "all_pairs_on", "loss_id"]
+
+
+def loss_id(loss: Any) -> str:
+    """A key naming an engine's loss (data, labels, calibration, model layout, loss
+    function, buffer policy, dtype) for the result store."""
+    eng = loss.engine if isinstance(loss, LossFunction) else loss
+    if not isinstance(eng, Engine):
+        raise TypeError("loss_id is derived for an Engine only; pass loss_id= for a callable")
+
+    def raw(t: Tensor | None) -> bytes:
+        return b"" if t is None else t.detach().cpu().contiguous().numpy().tobytes()
+
+    fn = getattr(eng.loss_fn, "__qualname__", repr(eng.loss_fn))
+    return digest(raw(eng.X), raw(eng.y), raw(eng.calibration), repr(eng.model),
+                  list(eng.space.names), fn, eng.space.buffers, str(eng.dtype))  # fmt: skip
+
+
+def missing(t: Any, chunk: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """``(u, v, kind)`` of the chunk with no stored exact barrier; stored ones are reused."""
+    todo = []
+    for u, v in chunk:
+        for kind in t.kinds:
+            hit = t.stored(u, v, kind, exact=True)
+            if hit is not None:
+                t.reuse(u, v, kind, hit)
+            else:
+                todo.append((u, v, kind))
+    return todo
+
+
+def all_pairs(t: Any, order: list[tuple[int, int]], batch: int, bar: Any) -> None:
+    """Every barrier of every pair and kind to tolerance (coarse grids batched)."""
+    oriented = [t.orient(i, j) for i, j in order]
+    for start in range(0, len(oriented), batch):
+        chunk = oriented[start : start + batch]
+        todo = [(u, v, kind, t.scan(u, v, kind)) for u, v, kind in missing(t, chunk)]
+        evaluate_stage(t.lf, [sc for *_, sc in todo], all_levels=True)
+        for u, v, kind, sc in todo:
+            status = refine(t.lf, sc, t.barrier)
+            t.record(u, v, kind, sc.result(status), exact=True)
+        bar.update(len(chunk))
+
+
+def all_pairs_on(
+    t: Any, order: list[tuple[int, int]], batch: int, bar: Any, executor: Executor,
+    recipe: tuple[Callable[..., Engine], Sequence[Any]],
+) -> None:  # fmt: skip
+    """:func:`all_pairs` with each chunk's missing barriers as one work item, run by
+    ``executor``: the same chunks and batched calls, so the same results."""
+    fn, args = recipe
+    if t.lf.engine is None:
+        raise TypeError("an executor computes barriers of an Engine's loss; got a callable")
+    if loss_id(built(fn, json.dumps(list(args)))) != loss_id(t.lf.engine):
+        raise ValueError(f"loss_recipe {fn.__qualname__}{tuple(args)!r} does not rebuild the "
+                         "loss of this call (a different loss identity)")  # fmt: skip
+    opts = t.barrier.to_json()
+    oriented = [t.orient(i, j) for i, j in order]
+    items, todos, sizes = [], {}, {}
+    for start in range(0, len(oriented), batch):
+        chunk = oriented[start : start + batch]
+        todo = missing(t, chunk)
+        if not todo:
+            bar.update(len(chunk))
+            continue
+        pair_keys = [t.key(u, v, kind, t.exact_mode) for u, v, kind in todo]
+        entries = [[t.pts[u].tolist(), t.target(u, v, kind).tolist(), t.losses[u], t.losses[v]]
+                   for u, v, kind in todo]  # fmt: skip
+        key = work_key("barriers", pair_keys)
+        items.append(WorkItem(key, exact_chunk, (fn, list(args), entries, opts)))
+        todos[key], sizes[key] = (todo, pair_keys), len(chunk)
+    view = _PairStore(t.store, {k: keys for k, (_, keys) in todos.items()})
+    results = run_items(items, executor, view, _ChunkBar(bar, [sizes[i.key] for i in items]))
+    for key, summaries in results.items():
+        for (u, v, kind), summary in zip(todos[key][0], summaries):
+            t.results.setdefault((u, v), {})[kind] = summary
+            t.remote_evaluations += summary["evaluations"]
+
+
+def exact_chunk(fn: Callable[..., Engine], args: list, entries: list[list],
+                settings: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """The work item of an exact all-pairs run: the barriers, to tolerance, of the straight
+    segments ``entries = [[a, b, loss_a, loss_b], ...]`` on the loss ``fn(*args)`` (an
+    :class:`~adapters.nets.engine.Engine`), their coarse grids evaluated in one batched call as
+    :func:`homotopy_classes` does. Returns one summary per entry."""
+    lf = LossFunction(built(fn, json.dumps(args)))
+    dtype = lf.engine.dtype  # type: ignore[union-attr]
+    barrier = BarrierSettings(**settings)
+    scans = [Scan(linear_curve(torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype)),
+                  la, lb, barrier.grid) for a, b, la, lb in entries]  # fmt: skip
+    evaluate_stage(lf, scans, all_levels=True)
+    out = []
+    for sc in scans:
+        r = sc.result(refine(lf, sc, barrier))
+        out.append({"height": r.height, "t": r.t, "status": r.status, "evaluations": r.evaluations})
+    return out
+
+
+class _PairStore:
+    """The store as :func:`~adapters.runtime.executor.run_items` sees it for exact chunks: a
+    chunk's result is written as its pairs' own keys, in one transaction (so stores
+    written by either path serve both)."""
+
+    def __init__(self, store: Store | None, pairs: dict[str, list[str]]) -> None:
+        self.store, self.pairs = store, pairs
+
+    def __contains__(self, key: object) -> bool:
+        return self.store is not None and all(k in self.store for k in self.pairs[key])  # type: ignore[index]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        assert self.store is not None
+        return [self.store.get(k) for k in self.pairs[key]]
+
+    def put(self, key: str, value: Any) -> None:
+        if self.store is not None:
+            self.store.put_many(dict(zip(self.pairs[key], value)))
+
+
+class _ChunkBar:
+    """A pair progress bar advanced by whole chunks (``update(n)`` counts chunks)."""
+
+    def __init__(self, bar: Any, sizes: list[int]) -> None:
+        self.bar, self.sizes = bar, sorted(sizes, reverse=True)
+
+    def update(self, n: int) -> None:
+        for _ in range(n):
+            if self.sizes:
+                self.bar.update(self.sizes.pop())
+
+
