@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from adapters.cli import UsageError
-from adapters.constructions.multitask import VARIANTS, digits_limits
+from adapters.studies.limits_study import VARIANTS, digits_limits
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

@@ -234,7 +234,7 @@ def limits(
 ) -> dict[str, Any]:
     """Does the linearized learning functor preserve the multi-task pullback (Def 4.1,
     the paper's open question 1)? Two-task digits models, before and after training."""
-    from adapters.constructions.multitask import digits_limits
+    from adapters.studies.limits_study import digits_limits
 
     say = (lambda line: print(f"  {line}", flush=True)) if progress else None
     result = digits_limits(probe=plan.limits_probe, epochs=plan.limits_epochs, seed=seed,
