@@ -39,9 +39,7 @@ from adapters.constructions.barrier import (
     DEFAULT,
     Barrier,
     BarrierSettings,
-    LossFunction,
     Scan,
-    as_vector,
     decide_scan,
     evaluate_stage,
     linear_curve,
@@ -51,6 +49,7 @@ from adapters.constructions.homotopy import Aligner, Classes, _check_eps
 from adapters.constructions.linkage import UnionFind, single_linkage
 from adapters.nets.alignment import Permutation, WeightMatching
 from adapters.nets.engine import Engine
+from adapters.nets.losses import LossFunction, as_vector
 from adapters.nets.params import ParamSpace, stat_modules
 from adapters.runtime.executor import Executor
 from adapters.runtime.store import Store, digest, tensor_digest

@@ -15,13 +15,13 @@ from torch import Tensor
 
 from adapters.constructions.barrier import (
     BarrierSettings,
-    LossFunction,
     Scan,
     evaluate_stage,
     linear_curve,
     refine,
 )
 from adapters.nets.engine import Engine
+from adapters.nets.losses import LossFunction
 from adapters.runtime.executor import Executor, WorkItem, built, run_items, work_key
 from adapters.runtime.store import Store, digest
 

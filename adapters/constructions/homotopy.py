@@ -33,8 +33,6 @@ from adapters.constructions.barrier import (
     DEFAULT,
     Barrier,
     BarrierSettings,
-    LossFunction,
-    as_pair,
     barrier_below,
     curve_barrier,
     endpoint_losses,
@@ -43,6 +41,7 @@ from adapters.constructions.barrier import (
 from adapters.constructions.bezier import Bezier
 from adapters.nets.alignment import Permutation
 from adapters.nets.engine import Engine
+from adapters.nets.losses import LossFunction, as_pair
 from catcore.instances.paths import Homotopy, Paths
 
 __all__ = ["Aligner", "Classes", "Homotopic", "Witness", "are_homotopic"]

@@ -14,7 +14,6 @@ from scipy.spatial.distance import squareform
 
 from adapters.constructions.barrier import (
     BarrierSettings,
-    LossFunction,
     barrier_below,
     linear_curve,
     loss_barrier,
@@ -23,6 +22,7 @@ from adapters.constructions.class_search import homotopy_classes
 from adapters.constructions.homotopy import are_homotopic
 from adapters.constructions.linkage import single_linkage
 from adapters.nets.engine import Engine
+from adapters.nets.losses import LossFunction
 from adapters.nets.models import mlp
 from adapters.runtime.store import Store
 from catcore.instances.paths import Homotopy, Paths

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adapters.constructions.barrier import LossFunction, loss_barrier
+from adapters.constructions.barrier import loss_barrier
 from adapters.constructions.class_search import homotopy_classes
 from adapters.nets.alignment import (
     Permutation,
@@ -20,6 +20,7 @@ from adapters.nets.alignment import (
 )
 from adapters.nets.data import digits
 from adapters.nets.engine import Engine
+from adapters.nets.losses import LossFunction
 from adapters.nets.models import cnn_bn, mlp, small_resnet
 from adapters.nets.params import ParamSpace, recompute_bn_stats
 from adapters.nets.training import train
