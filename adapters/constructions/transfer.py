@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from adapters.nets.metrics import accuracy_of
 from adapters.nets.params import ParamSpace
 from adapters.runtime.store import digest, tensor_digest
 from catcore.category import Category, Morphism
@@ -318,7 +319,7 @@ def accuracy(model: nn.Module, X: Tensor, y: Tensor) -> float:
     """Fraction of ``argmax model(X) == y`` (model in eval mode)."""
     was = model.training
     model.eval()
-    acc = float((model(X).argmax(dim=-1) == y).float().mean())
+    acc = float(accuracy_of(model(X), y))
     model.train(was)
     return acc
 

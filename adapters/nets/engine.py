@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
+from adapters.nets.metrics import accuracy_of
 from adapters.nets.models import penultimate, resolve_layer
 from adapters.nets.params import ParamSpace, recompute_bn_stats, stat_modules
 
@@ -469,6 +470,6 @@ class Engine:
         X, y = self._data(X, y, need_y=True)
         pts, single = self._points(points)
         acc = self._run(
-            pts, X, None, reduce=lambda out: (out.argmax(dim=-1) == y).to(self.dtype).mean(dim=1)
+            pts, X, None, reduce=lambda out: accuracy_of(out, y, self.dtype)
         )
         return acc[0] if single else acc

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adapters.nets.data import Split
+from adapters.nets.metrics import accuracy_of
 from adapters.nets.params import BufferPolicy, ParamSpace
 
 Schedule = Literal["constant", "cosine", "linear"] | Callable[[int, int], float] | None
@@ -222,7 +223,7 @@ def _evaluate(model: nn.Module, X: Tensor, y: Tensor, loss_fn: Callable) -> tupl
         with torch.no_grad():
             out = model(X)
             loss = float(loss_fn(out, y))
-            acc = float((out.argmax(-1) == y).float().mean()) if y.dtype == torch.long else math.nan
+            acc = float(accuracy_of(out, y)) if y.dtype == torch.long else math.nan
     finally:
         model.train(training)
     return loss, acc

@@ -18,6 +18,7 @@ from adapters.constructions.multitask import (
 )
 from adapters.constructions.transfer import fit
 from adapters.nets.data import digits
+from adapters.nets.metrics import accuracy_of
 from adapters.runtime.threads import limit_threads
 
 #: Architectures probed on digits: where the heads read the trunk.
@@ -81,7 +82,7 @@ def _digits_limits(
                   loss_fn=multitask_loss)  # fmt: skip
         with torch.no_grad():
             logits = model(data.X_test)
-        acc = {t: float((logits[t].argmax(-1) == y_test[t]).float().mean()) for t in y_test}
+        acc = {t: float(accuracy_of(logits[t], y_test[t])) for t in y_test}
         trained = limit_preservation_probe(model, X_probe, tol=tol).to_dict()
         say(f"{name} trained (accuracy {acc}): {trained['verdict']}, gap {trained['rank_gap']}")
         out["variants"][name] = {**entry, "test_accuracy": acc, "train_seconds": log.seconds,
