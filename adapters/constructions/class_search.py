@@ -35,14 +35,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from adapters.constructions.barrier import (
+from adapters.constructions.barrier import decide_scan, linear_curve
+from adapters.constructions.barrier_scan import (
     DEFAULT,
     Barrier,
     BarrierSettings,
     Scan,
-    decide_scan,
     evaluate_stage,
-    linear_curve,
 )
 from adapters.constructions.exact_pairs import all_pairs, all_pairs_on, loss_id
 from adapters.constructions.homotopy import Aligner, Classes, _check_eps

@@ -13,13 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from adapters.constructions.barrier import (
-    BarrierSettings,
-    Scan,
-    evaluate_stage,
-    linear_curve,
-    refine,
-)
+from adapters.constructions.barrier import linear_curve
+from adapters.constructions.barrier_scan import BarrierSettings, Scan, evaluate_stage, refine
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction
 from adapters.runtime.executor import Executor, WorkItem, built, run_items, work_key
