@@ -114,8 +114,51 @@ def affine_relation(
     )
 
 
+@dataclass(frozen=True)
+class CellRelation:
+    """:func:`along_homotopy`: the affine relation between the source path of a 2-cell and
+    each intermediate path ``H(., t)`` at the levels ``t`` (``relations[k]`` at ``t[k]``;
+    the last is the target)."""
+
+    t: np.ndarray
+    relations: tuple[AffineRelation, ...]
+
+    @property
+    def max_residual(self) -> float:
+        """The largest relative residual over the whole 2-cell."""
+        return max(r.max_residual for r in self.relations)
+
+    @property
+    def target(self) -> AffineRelation:
+        """The relation between the source and the target path."""
+        return self.relations[-1]
+
+    @property
+    def variation(self) -> float:
+        """The largest :attr:`AffineRelation.variation` over the levels (smoothness in
+        ``s``) and the largest step of ``[A|b]`` between consecutive levels at equal ``s``,
+        relative to the largest ``||[A|b]||_F`` (smoothness in ``t``)."""
+        M = np.stack([np.concatenate([r.A, r.b[:, :, None]], axis=2) for r in self.relations])
+        scale = float(np.max(np.linalg.norm(M, axis=(2, 3))))
+        across = np.linalg.norm(np.diff(M, axis=0), axis=(2, 3)) if len(M) > 1 else np.zeros(1)
+        step = float(np.max(across)) / scale if scale > 0 else 0.0
+        return max(step, *(r.variation for r in self.relations))
+
+
 def along_homotopy(
-    L: LearningFunctor, h: Homotopy, samples: int = 17, align: Align = "arclength"
-) -> AffineRelation:
-    """:func:`affine_relation` between the source and target paths of a 2-cell of Param."""
-    return affine_relation(L, h.source, h.target, samples, align)
+    L: LearningFunctor,
+    h: Homotopy,
+    samples: int = 17,
+    align: Align = "arclength",
+    levels: int = 5,
+) -> CellRelation:
+    """Thm 5.3 read on the 2-cell ``h: gamma0 => gamma1`` of Param itself: at ``levels``
+    equally spaced ``t`` in ``[0, 1]`` the intermediate path ``H(., t)``
+    (:meth:`~catcore.instances.paths.Homotopy.path_at`) is related to ``gamma0`` by
+    :func:`affine_relation`, so a 2-cell whose interior leaves the region where the
+    representations are affinely related is seen even when its ends are."""
+    if levels < 2:
+        raise ValueError(f"levels must be at least 2 (source and target), got {levels}")
+    ts = np.linspace(0.0, 1.0, levels)
+    paths = [h.source, *(h.path_at(float(t)) for t in ts[1:-1]), h.target]
+    return CellRelation(ts, tuple(affine_relation(L, h.source, p, samples, align) for p in paths))

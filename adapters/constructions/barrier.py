@@ -1,13 +1,16 @@
 """Loss barriers along paths in parameter space, with few loss evaluations.
 
-The barrier of a path ``gamma: [0, 1] -> R^n`` from ``a = gamma(0)`` to ``b = gamma(1)`` is
+The barrier of a morphism of Param, a path ``gamma`` from ``a = gamma(0)`` to ``b = gamma(1)``
+read at normalized time ``t`` in ``[0, 1]`` (:class:`catcore.instances.paths.Path`), is
 
     B(gamma) = max_t  loss(gamma(t)) - ((1 - t) loss(a) + t loss(b)),
 
 the largest excess of the loss over the chord between the endpoint losses (DESIGN.md
 section 5: *not* "max minus mean of the endpoints", which invents barriers when the
 endpoint losses differ). ``B >= 0`` since the excess is 0 at both ends. For the straight
-segment ``gamma(t) = a + t (b - a)`` this is the linear-mode-connectivity barrier.
+segment ``gamma(t) = a + t (b - a)`` (``param.linear(a, b)``, or :func:`segment`) this is
+the linear-mode-connectivity barrier; any other morphism (a trajectory, a Bezier curve, a
+composite) is measured the same way.
 
 How it is found (``docs/homotopy.md``, "Barriers"): the excess ``g`` is sampled on a coarse
 uniform grid (``grid`` points, one batched evaluation). Its curvature ``M = max |g''|`` is
@@ -48,79 +51,87 @@ from adapters.constructions.barrier_scan import (
     DEFAULT,
     Barrier,
     BarrierSettings,
-    Curve,
     Scan,
     evaluate_stage,
     refine,
 )
 from adapters.nets.losses import LossFunction, as_pair
+from catcore.instances.paths import Path, Paths
 
 __all__ = [
     "DEFAULT",
     "Barrier",
     "BarrierSettings",
     "barrier_below",
-    "curve_barrier",
     "decide_scan",
     "endpoint_losses",
-    "linear_curve",
     "loss_barrier",
+    "segment",
 ]
 
 
-def linear_curve(a: Tensor, b: Tensor) -> Curve:
-    """``t -> a + t (b - a)`` for an array of ``t``: ``(len(t), n)`` points."""
-    d = b - a
+def segment(a: Any, b: Any, category: Paths | None = None) -> Path:
+    """The straight segment ``a -> b`` as a morphism of ``category`` (a Param, or by
+    default the path category ``Paths(n)``): ``category.linear(a, b)``."""
+    a, b = as_pair(a, b)
+    K = category if category is not None else Paths(a.numel())
+    return K.linear(_numpy(a), _numpy(b))
 
-    def curve(ts: np.ndarray) -> Tensor:
-        t = torch.as_tensor(np.asarray(ts, dtype=np.float64), dtype=a.dtype)
-        return a + t[:, None] * d
 
-    return curve
+def _numpy(x: Tensor) -> np.ndarray:
+    return x.detach().cpu().to(torch.float64).numpy()
+
+
+def _path(path: Any, b: Any, category: Paths | None) -> tuple[Path, torch.dtype]:
+    """The morphism to measure and the dtype its points are evaluated in."""
+    if isinstance(path, Path):
+        if b is not None:
+            raise TypeError("give a path, or two points a and b, not a path and a point")
+        return path, torch.float64
+    if b is None:
+        raise TypeError(f"expected a Path (a Param morphism) or two points, got one "
+                        f"{type(path).__name__}")  # fmt: skip
+    a, b = as_pair(path, b)
+    return segment(a, b, category), a.dtype
+
+
+def _dtype(lf: LossFunction, default: torch.dtype) -> torch.dtype:
+    return lf.engine.dtype if lf.engine is not None else default
 
 
 def endpoint_losses(
-    lf: LossFunction, a: Tensor, b: Tensor, loss_a: float | None, loss_b: float | None
+    lf: LossFunction,
+    path: Path,
+    dtype: torch.dtype,
+    loss_a: float | None = None,
+    loss_b: float | None = None,
 ) -> tuple[float, float]:
-    """The endpoint losses, evaluating (in one call) only those not given."""
-    missing = [p for p, v in ((a, loss_a), (b, loss_b)) if v is None]
-    values = iter(lf(torch.stack(missing)).tolist() if missing else [])
+    """The losses at the ends of ``path``, evaluating (in one call) only those not given."""
+    ends = [p for p, v in ((path.dom, loss_a), (path.cod, loss_b)) if v is None]
+    pts = torch.from_numpy(np.stack(ends)).to(dtype) if ends else None
+    values = iter(lf(pts).tolist() if pts is not None else [])
     la = float(next(values)) if loss_a is None else float(loss_a)
     lb = float(next(values)) if loss_b is None else float(loss_b)
     return la, lb
 
 
-def curve_barrier(
-    loss: Any,
-    curve: Curve,
-    *,
-    loss_a: float,
-    loss_b: float,
-    settings: BarrierSettings = DEFAULT,
-) -> Barrier:
-    """The barrier along any curve ``t -> curve([t])`` with known endpoint losses (see
-    :func:`loss_barrier`; the curve is sampled at parameters in ``[0, 1]``)."""
-    lf = LossFunction.of(loss)
-    scan = Scan(curve, loss_a, loss_b, settings.grid)
-    evaluate_stage(lf, [scan], all_levels=True)
-    return scan.result(refine(lf, scan, settings))
-
-
 def loss_barrier(
     loss: Any,
-    a: Any,
-    b: Any,
+    path: Any,
+    b: Any = None,
     *,
     settings: BarrierSettings = DEFAULT,
     loss_a: float | None = None,
     loss_b: float | None = None,
+    category: Paths | None = None,
 ) -> Barrier:
-    """The barrier along the straight segment from ``a`` to ``b`` (module docstring).
+    """The barrier along ``path``, a morphism of Param (module docstring); given two points
+    ``a, b`` instead, along the straight segment ``segment(a, b, category)``.
 
     ``loss``: an :class:`~adapters.nets.engine.Engine` or a callable on a flat 1-D tensor
     returning a scalar; ``settings``: a :class:`BarrierSettings`. ``loss_a`` / ``loss_b``:
     endpoint losses if already known (they are then not re-evaluated). Returns a
-    :class:`Barrier`.
+    :class:`Barrier` whose ``path`` is the morphism measured.
 
     >>> import torch
     >>> well = lambda p: (p[0] ** 2 - 1) ** 2          # double well, minima at -1 and +1
@@ -128,37 +139,45 @@ def loss_barrier(
     >>> round(r.height, 6), round(r.t, 4), r.evaluations < 25
     (1.0, 0.5, True)
     """
-    a, b = as_pair(a, b)
+    gamma, dtype = _path(path, b, category)
     lf = LossFunction.of(loss)
+    dtype = _dtype(lf, dtype)
     before = lf.evaluations
-    la, lb = endpoint_losses(lf, a, b, loss_a, loss_b)
-    r = curve_barrier(lf, linear_curve(a, b), loss_a=la, loss_b=lb, settings=settings)
-    r.evaluations = lf.evaluations - before
-    return r
+    la, lb = endpoint_losses(lf, gamma, dtype, loss_a, loss_b)
+    scan = Scan(gamma, la, lb, settings.grid, dtype)
+    evaluate_stage(lf, [scan], all_levels=True)
+    return scan.result(refine(lf, scan, settings), evaluations=lf.evaluations - before)
 
 
 def barrier_below(
     loss: Any,
-    curve: Curve,
+    path: Path,
     eps: float,
     *,
-    loss_a: float,
-    loss_b: float,
+    loss_a: float | None = None,
+    loss_b: float | None = None,
     settings: BarrierSettings = DEFAULT,
+    dtype: torch.dtype = torch.float64,
 ) -> Barrier:
-    """Decide whether the barrier along ``curve`` is at most ``eps``, stopping early.
+    """Decide whether the barrier along ``path`` (a Param morphism) is at most ``eps``,
+    stopping early.
 
     Grid levels are evaluated one call each in bisection order; see the module docstring
     and :class:`Barrier` for what ``status`` and ``height`` mean. ``result.below(eps)`` is
-    the decision.
+    the decision. Points are evaluated in the engine's dtype (else ``dtype``).
     """
     lf = LossFunction.of(loss)
-    scan = Scan(curve, loss_a, loss_b, settings.grid)
+    dtype = _dtype(lf, dtype)
+    before = lf.evaluations
+    la, lb = endpoint_losses(lf, path, dtype, loss_a, loss_b)
+    scan = Scan(path, la, lb, settings.grid, dtype)
     while not scan.coarse_done:
         evaluate_stage(lf, [scan], all_levels=False)
         if scan.best()[1] > eps:
-            return scan.result("above")
-    return decide_scan(lf, scan, eps, settings)
+            return scan.result("above", evaluations=lf.evaluations - before)
+    r = decide_scan(lf, scan, eps, settings)
+    r.evaluations = lf.evaluations - before
+    return r
 
 
 def decide_scan(

@@ -4,7 +4,9 @@ Brent refinement of the best peaks, and branch and bound to a height tolerance
 :mod:`adapters.constructions.barrier`).
 
 Also the data a search produces and is tuned by: :class:`Barrier` (the result) and
-:class:`BarrierSettings` (grid, tol, peaks, max_evals).
+:class:`BarrierSettings` (grid, tol, peaks, max_evals). A scan runs along a morphism of a
+catcore path category (:class:`~catcore.instances.paths.Path`: a Param morphism), sampled
+at normalized times.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import torch
 from torch import Tensor
 
 from adapters.nets.losses import LossFunction
+from catcore.instances.paths import Path
 
-Curve = Callable[[np.ndarray], Tensor]
 _GOLD = 0.3819660112501051  # 2 - golden ratio
 _SAFETY = 2.0  # factor on the estimated curvature in the skip / accept bound
 
@@ -106,6 +108,7 @@ class Barrier:
     loss_a: float
     loss_b: float
     status: str = "resolved"
+    path: Path | None = field(default=None, repr=False, compare=False)
 
     def below(self, eps: float) -> bool:
         """Whether the barrier is at most ``eps``."""
@@ -126,24 +129,38 @@ class Barrier:
 
 
 class Scan:
-    """The samples of the excess along one curve, gathered in stages (internal state).
+    """The samples of the excess along one path, gathered in stages (internal state).
 
-    ``curve(ts)`` gives the points at parameters ``ts``; ``loss_a`` and ``loss_b`` are the
-    endpoint losses (the chord). Stages and refinements add samples; :meth:`result` reads
-    them out.
+    ``path`` is sampled at normalized times ``ts`` (points cast to ``dtype``, the precision
+    the loss is evaluated in); ``loss_a`` and ``loss_b`` are the endpoint losses (the
+    chord). Stages and refinements add samples; :meth:`result` reads them out.
     """
 
-    def __init__(self, curve: Curve, loss_a: float, loss_b: float, grid: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        loss_a: float,
+        loss_b: float,
+        grid: int,
+        dtype: torch.dtype = torch.float64,
+    ) -> None:
         for name, v in (("loss_a", loss_a), ("loss_b", loss_b)):
             if not math.isfinite(v):
                 raise ValueError(f"endpoint loss {name} is {v}; the barrier is undefined")
-        self.curve, self.loss_a, self.loss_b = curve, float(loss_a), float(loss_b)
+        self.path, self.dtype = path, dtype
+        self.loss_a, self.loss_b = float(loss_a), float(loss_b)
         self.grid = int(grid)
         self.levels = bisection_levels(self.grid)
         self.level = 0  # next level to evaluate
         self.samples: dict[float, float] = {0.0: self.loss_a, 1.0: self.loss_b}
         self.evaluations = 0
         self._curvature: float | None = None
+
+    def points(self, ts: np.ndarray) -> Tensor:
+        """The path's points at normalized times ``ts``, ``(len(ts), n)`` in ``dtype``."""
+        return torch.from_numpy(self.path.normalized(np.asarray(ts, dtype=np.float64))).to(
+            self.dtype
+        )
 
     def chord(self, t: float) -> float:
         return (1.0 - t) * self.loss_a + t * self.loss_b
@@ -223,6 +240,7 @@ class Scan:
             loss_a=self.loss_a,
             loss_b=self.loss_b,
             status=status,
+            path=self.path,
         )
 
 
@@ -233,7 +251,7 @@ def evaluate_stage(lf: LossFunction, scans: Sequence[Scan], all_levels: bool) ->
     todo = [(s, ts) for s, ts in todo if len(ts)]
     if not todo:
         return
-    points = torch.cat([s.curve(ts) for s, ts in todo])
+    points = torch.cat([s.points(ts) for s, ts in todo])
     values = lf(points)
     start = 0
     for s, ts in todo:
@@ -271,7 +289,7 @@ class _Probe:
     def __call__(self, t: float) -> float:
         scan = self.scan
         if t not in scan.samples:
-            scan.samples[t] = float(self.lf(scan.curve(np.array([t])))[0])
+            scan.samples[t] = float(self.lf(scan.points(np.array([t])))[0])
             scan.evaluations += 1
         g = scan.excess(t)
         if self.stop_above is not None and g > self.stop_above:

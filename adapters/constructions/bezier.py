@@ -11,6 +11,7 @@ a morphism of Param (:meth:`Bezier.path`). See ``docs/homotopy.md``, "Curved pat
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from math import comb
 from typing import Any
 
@@ -18,14 +19,38 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from adapters.nets.training import TrainSettings, descend, optimizer_for
+
+
+@dataclass(frozen=True)
+class CurveFit:
+    """How a curved test fits its Bezier curve: ``bends`` trainable control points
+    (initialized on the segment with relative ``jitter``), ``steps`` Adam steps at ``lr`` on
+    ``samples`` random points of the curve per step, drawn under ``seed``."""
+
+    bends: int = 1
+    steps: int = 200
+    lr: float = 1e-2
+    samples: int = 4
+    jitter: float = 1e-2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.samples < 1 or self.bends < 1:
+            raise ValueError(f"need steps >= 0, samples >= 1 and bends >= 1, got "
+                             f"{self.steps}, {self.samples}, {self.bends}")  # fmt: skip
+
+
+CURVE_FIT = CurveFit()
+
 
 class Bezier:
     """A Bezier curve from ``a`` to ``b`` with ``bends`` trainable interior control points
     (an int: that many, initialized evenly on the segment, displaced by seeded Gaussian
     noise of relative size ``jitter`` (times ``|b - a| / sqrt(n)``); or a ``(k, n)`` tensor).
 
-    Calling it on an array of parameters ``t`` gives the points ``(len(t), n)`` (detached),
-    which is the curve protocol of :mod:`adapters.constructions.barrier`.
+    Calling it on an array of parameters ``t`` gives the points ``(len(t), n)`` (detached);
+    :meth:`path` is the curve as a Param morphism, which barriers are computed along.
 
     >>> import torch
     >>> c = Bezier(torch.zeros(2), torch.ones(2), bends=1)
@@ -82,31 +107,22 @@ class Bezier:
         with torch.no_grad():
             return self.points(ts)
 
-    def fit(
-        self,
-        loss_at: Callable[[Tensor], Tensor],
-        *,
-        steps: int = 200,
-        lr: float = 1e-2,
-        samples: int = 4,
-        seed: int = 0,
-    ) -> list[float]:
-        """Train the bends with Adam on the loss at ``samples`` stratified random ``t`` per
-        step (``loss_at`` maps one point to a differentiable scalar). Returns the mean
-        loss of each step; ``steps * samples`` loss (and gradient) evaluations are spent."""
-        if steps < 0 or samples < 1:
-            raise ValueError(f"need steps >= 0 and samples >= 1, got {steps}, {samples}")
-        opt = torch.optim.Adam([self.bends], lr=lr)
-        rng = np.random.default_rng(seed)
-        history = []
-        for _ in range(steps):
-            ts = (np.arange(samples) + rng.random(samples)) / samples
-            pts = self.points(ts)
-            value = torch.stack([loss_at(p) for p in pts]).mean()
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            history.append(float(value.detach()))
+    def fit(self, loss_at: Callable[[Tensor], Tensor], fit: CurveFit = CURVE_FIT) -> list[float]:
+        """Train the bends with Adam (:func:`adapters.nets.training.descend`) on the loss at
+        ``fit.samples`` stratified random ``t`` per step (``loss_at`` maps one point to a
+        differentiable scalar). Returns the mean loss of each step; ``steps * samples`` loss
+        (and gradient) evaluations are spent."""
+        rng = np.random.default_rng(fit.seed)
+        history: list[float] = []
+
+        def objective(_step: int) -> Tensor:
+            ts = (np.arange(fit.samples) + rng.random(fit.samples)) / fit.samples
+            return torch.stack([loss_at(p) for p in self.points(ts)]).mean()
+
+        settings = TrainSettings(optimizer="adam", lr=fit.lr, steps=fit.steps, seed=fit.seed)
+        opt = optimizer_for([self.bends], settings)
+        descend(opt, objective, settings, fit.steps,
+                after=lambda _done, loss: history.append(float(loss.detach())))  # fmt: skip
         return history
 
     def path(self, category: Any) -> Any:

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from adapters.constructions.barrier import decide_scan, linear_curve
+from adapters.constructions.barrier import decide_scan
 from adapters.constructions.barrier_scan import (
     DEFAULT,
     Barrier,
@@ -52,6 +52,7 @@ from adapters.nets.losses import LossFunction, as_vector
 from adapters.nets.params import ParamSpace, stat_modules
 from adapters.runtime.executor import Executor
 from adapters.runtime.store import Store, digest, tensor_digest
+from catcore.instances.paths import Path, Paths
 
 __all__ = ["homotopy_classes"]
 
@@ -94,11 +95,16 @@ class _Tester:
     """Pair tests with storage: candidates ``"plain"`` and (optionally) ``"aligned"``.
 
     Every pair is oriented canonically, ``(u, v)`` with ``hash_u <= hash_v``, so that a
-    stored result means the same curve whichever order the points come in.
+    stored result means the same curve whichever order the points come in. A candidate is
+    a straight segment of ``category`` (Param), the morphism its barrier is computed
+    along; the segments of links are kept (``links``): a witness composes them.
     """
 
-    def __init__(self, lf, pts, losses, hashes, eps, settings, store, lid, aligner):
+    def __init__(self, lf, pts, losses, hashes, eps, settings, store, lid, aligner, category):
         self.lf, self.pts, self.losses, self.hashes = lf, pts, losses, hashes
+        self.category: Paths = category
+        self.points64 = pts.detach().cpu().to(torch.float64).numpy()
+        self.links: dict[tuple[int, int, str], Path] = {}
         self.eps, self.settings, self.store, self.lid = eps, settings, store, lid
         self.aligner = aligner
         self.perms: dict[tuple[int, int], Permutation] = {}
@@ -140,9 +146,14 @@ class _Tester:
         """The end of the candidate segment from ``u``: ``v``, or ``pi(v)`` aligned to ``u``."""
         return self.pts[v] if kind == "plain" else self.perm(u, v)(self.pts[v])
 
+    def segment(self, u: int, v: int, kind: str) -> Path:
+        """The candidate morphism ``theta_u -> target``, a straight segment of Param."""
+        end = self.points64[v] if kind == "plain" else self.perm(u, v)(self.points64[v])
+        return self.category.linear(self.points64[u], end)
+
     def scan(self, u: int, v: int, kind: str) -> Scan:
-        curve = linear_curve(self.pts[u], self.target(u, v, kind))
-        return Scan(curve, self.losses[u], self.losses[v], self.barrier.grid)
+        return Scan(self.segment(u, v, kind), self.losses[u], self.losses[v], self.barrier.grid,
+                    self.pts.dtype)  # fmt: skip
 
     def record(self, u: int, v: int, kind: str, r: Barrier, exact: bool) -> dict:
         summary = {"height": r.height, "t": r.t, "status": r.status,
@@ -151,6 +162,8 @@ class _Tester:
             mode = self.exact_mode if exact else self.decide_mode
             self.store.put(self.key(u, v, kind, mode), summary)
         self.results.setdefault((u, v), {})[kind] = summary
+        if r.path is not None and self.connected(summary):
+            self.links[(u, v, kind)] = r.path
         return summary
 
     def reuse(self, u: int, v: int, kind: str, summary: dict) -> None:
@@ -321,6 +334,7 @@ def homotopy_classes(
     progress: bool | None = None,
     executor: Executor | None = None,
     loss_recipe: tuple[Callable[..., Engine], Sequence[Any]] | None = None,
+    category: Paths | None = None,
 ) -> Classes:
     """Homotopy classes of ``points`` at barrier threshold ``eps`` (module docstring).
 
@@ -334,7 +348,9 @@ def homotopy_classes(
     points' losses) are written there as they finish and reused by later calls with the
     same loss, points and settings. ``loss_key`` names the loss in the store (derived for
     an engine; required for a callable). ``progress``: a progress bar (default: when
-    stderr is a terminal).
+    stderr is a terminal). ``category``: the Param whose straight segments are tested
+    (default: the path category ``Paths(n)``); the result's ``links`` are the segments of
+    the links, and :meth:`Classes.witness` composes them.
 
     ``executor`` (with ``exact``): run the chunks of pairs as work items there
     (:mod:`adapters.runtime.executor`); ``loss_recipe = (fn, args)`` is a module-level function and
@@ -350,6 +366,7 @@ def homotopy_classes(
     before = lf.evaluations
     pts = _as_points(points, lf)
     N = pts.shape[0]
+    K = category if category is not None else Paths(pts.shape[1])
     aligner = _aligner(align, lf)
     if store is not None and loss_key is None:
         if lf.engine is None:
@@ -358,7 +375,7 @@ def homotopy_classes(
     hashes = [tensor_digest(p) for p in pts]
     losses = _point_losses(lf, pts, hashes, store, loss_key)
     config = {**settings.to_json(), "order": order, "batch": batch or N}
-    tester = _Tester(lf, pts, losses, hashes, eps, config, store, loss_key, aligner)
+    tester = _Tester(lf, pts, losses, hashes, eps, config, store, loss_key, aligner, K)
     pairs = _pair_order(pts, order)
     with _progress(len(pairs), progress) as bar:
         if exact and executor is not None:
@@ -380,8 +397,20 @@ def homotopy_classes(
         evaluations=lf.evaluations - before + tester.remote_evaluations, points=pts, exact=exact,
         aligned=aligner is not None, pairs_total=len(pairs),
         pairs_tested=G.number_of_edges(), pairs_reused=len(tester.reused),
-        settings=config, _perm=tester.perm if aligner is not None else None,
+        settings=config, category=K, links=_links(tester, G),
+        _perm=tester.perm if aligner is not None else None,
     )  # fmt: skip
+
+
+def _links(t: _Tester, G: nx.Graph) -> dict[tuple[int, int], Path]:
+    """The segment of every link, oriented ``(u, v)`` as tested: the morphism whose
+    barrier was found to be at most ``eps`` (built again for links read from the store)."""
+    out = {}
+    for u, v, d in G.edges(data=True):
+        if d["connected"]:
+            u, v = d["frame"]
+            out[(u, v)] = t.links.get((u, v, d["kind"])) or t.segment(u, v, d["kind"])
+    return out
 
 
 def _aligner(align: Aligner | bool | None, lf: LossFunction) -> Aligner | None:

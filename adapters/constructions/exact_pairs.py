@@ -10,15 +10,15 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
+import numpy as np
 from torch import Tensor
 
-from adapters.constructions.barrier import linear_curve
 from adapters.constructions.barrier_scan import BarrierSettings, Scan, evaluate_stage, refine
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction
 from adapters.runtime.executor import Executor, WorkItem, built, run_items, work_key
 from adapters.runtime.store import Store, digest
+from catcore.instances.paths import Paths
 
 __all__ = ["exact_chunk", "all_pairs", "all_pairs_on", "loss_id"]
 
@@ -108,8 +108,9 @@ def exact_chunk(fn: Callable[..., Engine], args: list, entries: list[list],
     lf = LossFunction(built(fn, json.dumps(args)))
     dtype = lf.engine.dtype  # type: ignore[union-attr]
     barrier = BarrierSettings(**settings)
-    scans = [Scan(linear_curve(torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype)),
-                  la, lb, barrier.grid) for a, b, la, lb in entries]  # fmt: skip
+    K = Paths(len(entries[0][0])) if entries else None
+    scans = [Scan(K.linear(np.asarray(a), np.asarray(b)), la, lb, barrier.grid, dtype)  # type: ignore[union-attr]
+             for a, b, la, lb in entries]  # fmt: skip
     evaluate_stage(lf, scans, all_levels=True)
     out = []
     for sc in scans:

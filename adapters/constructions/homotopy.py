@@ -34,15 +34,15 @@ from adapters.constructions.barrier import (
     Barrier,
     BarrierSettings,
     barrier_below,
-    curve_barrier,
     endpoint_losses,
-    linear_curve,
+    loss_barrier,
+    segment,
 )
-from adapters.constructions.bezier import Bezier
+from adapters.constructions.bezier import CURVE_FIT, Bezier, CurveFit
 from adapters.nets.alignment import Permutation
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction, as_pair
-from catcore.instances.paths import Homotopy, Paths
+from catcore.instances.paths import Homotopy, Path, Paths
 
 __all__ = ["Aligner", "Classes", "Homotopic", "Witness", "are_homotopic"]
 
@@ -52,31 +52,29 @@ Aligner = Callable[[Tensor, Tensor], Permutation]
 # ----------------------------------------------------------------------------- one pair
 @dataclass
 class Homotopic:
-    """Outcome of :func:`are_homotopic`. ``bool(result)`` is the decision."""
+    """Outcome of :func:`are_homotopic`. ``bool(result)`` is the decision.
+
+    ``segment``: the straight segment tested (a Param morphism; ``linear`` is its barrier).
+    With a curved test, ``curve`` is the fitted Bezier curve as a morphism of the same
+    category, ``curved`` its barrier, ``cell`` the 2-cell ``segment => curve`` (a
+    :class:`~catcore.instances.paths.Homotopy`, the straight homotopy between them) and
+    ``bezier`` the trained control points.
+    """
 
     homotopic: bool
     method: str | None
     eps: float
     linear: Barrier
+    segment: Path = field(repr=False)
     curved: Barrier | None = None
-    curve: Bezier | None = field(default=None, repr=False)
+    curve: Path | None = field(default=None, repr=False)
+    cell: Homotopy | None = field(default=None, repr=False)
+    bezier: Bezier | None = field(default=None, repr=False)
     evaluations: int = 0
     fit_evaluations: int = 0
 
     def __bool__(self) -> bool:
         return self.homotopic
-
-    def cell(self, category: Paths | None = None) -> Homotopy | None:
-        """The 2-cell ``segment => curve`` of the curved test: the straight homotopy from
-        the straight segment ``a -> b`` to the fitted Bezier curve, in ``category`` (a
-        Param, or by default ``Paths(n)``), checked against Def 3.1's boundary conditions.
-        ``None`` when no curve was fitted."""
-        if self.curve is None:
-            return None
-        a, b = self.curve.a, self.curve.b
-        K = category if category is not None else Paths(a.numel())
-        segment = K.linear(a.to(torch.float64).numpy(), b.to(torch.float64).numpy())
-        return K.straight(segment, self.curve.path(K))
 
 
 def are_homotopic(
@@ -86,26 +84,23 @@ def are_homotopic(
     eps: float,
     *,
     curved: bool = False,
-    bends: int = 1,
-    steps: int = 200,
-    lr: float = 1e-2,
-    samples: int = 4,
-    jitter: float = 1e-2,
-    seed: int = 0,
+    fit: CurveFit = CURVE_FIT,
     settings: BarrierSettings = DEFAULT,
+    category: Paths | None = None,
 ) -> Homotopic:
     """Whether ``a`` and ``b`` are linked: barrier at most ``eps`` (absolute, in loss units).
 
-    The straight segment is tested first (early-stopping decision, see
-    :mod:`adapters.constructions.barrier`). If it fails and ``curved``, a Bezier curve with
-    ``bends`` trainable control points (initialized on the segment with relative ``jitter``) is
-    fitted (``steps`` Adam steps at ``lr`` on ``samples`` random points of the curve per
-    step; the loss must be differentiable: an
-    :class:`~adapters.nets.engine.Engine` or a torch-differentiable callable) and its barrier
-    (same definition, along the curve) is computed to tolerance; ``a`` and ``b`` are then
-    homotopic when it is at most ``eps``. A curve can only remove false negatives of the
-    linear test: the decision is "some tested path has barrier <= eps". ``settings``: how
-    each barrier is searched (:class:`~adapters.constructions.barrier.BarrierSettings`).
+    The straight segment ``a -> b`` of ``category`` (a Param; default ``Paths(n)``) is
+    tested first (early-stopping decision, see :mod:`adapters.constructions.barrier`). If
+    it fails and ``curved``, a Bezier curve is fitted as ``fit`` says
+    (:class:`~adapters.constructions.bezier.CurveFit`; the loss must be differentiable: an
+    :class:`~adapters.nets.engine.Engine` or a torch-differentiable callable) and its
+    barrier (same definition, along the curve as a morphism of ``category``) is computed
+    to tolerance; ``a`` and ``b`` are then homotopic when it is at most ``eps``. The result
+    holds the curve and the 2-cell from the segment to it. A curve can only remove false
+    negatives of the linear test: the decision is "some tested path has barrier <= eps".
+    ``settings``: how each barrier is searched
+    (:class:`~adapters.constructions.barrier.BarrierSettings`).
 
     >>> import torch
     >>> well = lambda p: (p[0] ** 2 - 1) ** 2
@@ -116,15 +111,20 @@ def are_homotopic(
     a, b = as_pair(a, b)
     lf = LossFunction.of(loss)
     before = lf.evaluations
-    la, lb = endpoint_losses(lf, a, b, None, None)
-    lin = barrier_below(lf, linear_curve(a, b), eps, loss_a=la, loss_b=lb, settings=settings)
-    out = Homotopic(lin.below(eps), "linear" if lin.below(eps) else None, eps, lin)
+    K = category if category is not None else Paths(a.numel())
+    seg = segment(a, b, K)
+    dtype = lf.engine.dtype if lf.engine is not None else a.dtype
+    la, lb = endpoint_losses(lf, seg, dtype)
+    lin = barrier_below(lf, seg, eps, loss_a=la, loss_b=lb, settings=settings, dtype=dtype)
+    out = Homotopic(lin.below(eps), "linear" if lin.below(eps) else None, eps, lin, seg)
     if not out.homotopic and curved:
-        curve = Bezier(a, b, bends, jitter=jitter, seed=seed)
-        curve.fit(_differentiable(loss), steps=steps, lr=lr, samples=samples, seed=seed)
-        bent = curve_barrier(lf, curve, loss_a=la, loss_b=lb, settings=settings)
-        out.curved, out.curve, out.fit_evaluations = bent, curve, steps * samples
-        if bent.below(eps):
+        bezier = Bezier(a, b, fit.bends, jitter=fit.jitter, seed=fit.seed)
+        bezier.fit(_differentiable(loss), fit)
+        out.bezier, out.curve = bezier, bezier.path(K)
+        out.cell = K.straight(seg, out.curve)
+        out.curved = loss_barrier(lf, out.curve, loss_a=la, loss_b=lb, settings=settings)
+        out.fit_evaluations = fit.steps * fit.samples
+        if out.curved.below(eps):
             out.homotopic, out.method = True, "bezier"
     out.evaluations = lf.evaluations - before
     return out
@@ -173,7 +173,9 @@ class Classes:
     ``connected``, ``status``, ``kind`` = ``"plain"``/``"aligned"``, ``plain`` and, when
     tested, ``aligned`` heights); ``linkage``: scipy-format single-linkage tree (see
     :func:`single_linkage` and ``docs/homotopy.md``, "The dendrogram"); ``evaluations``:
-    loss evaluations spent in this call (stored results cost none).
+    loss evaluations spent in this call (stored results cost none); ``category``: the
+    Param (a catcore ``Paths``) the tested segments live in; ``links[(u, v)]``: the tested
+    segment of each link, oriented as tested.
     """
 
     labels: np.ndarray
@@ -188,6 +190,8 @@ class Classes:
     pairs_tested: int
     pairs_reused: int
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    category: Paths = field(default=None, repr=False)  # type: ignore[assignment]
+    links: dict[tuple[int, int], Path] = field(default_factory=dict, repr=False)
     _perm: Callable[[int, int], Permutation] | None = field(default=None, repr=False)
 
     @property
@@ -209,11 +213,13 @@ class Classes:
             M[i, j] = M[j, i] = d["barrier"]
         return M
 
-    def witness(self, i: int, j: int, category: Any = None) -> Witness:
+    def witness(self, i: int, j: int) -> Witness:
         """The chain of low-barrier segments joining ``i`` and ``j`` (same class), along the
-        minimax path (the one whose highest barrier is smallest among tested links).
-        ``category``: the Param / catcore ``Paths`` category to build segments in
-        (default: Moore paths in ``R^n``)."""
+        minimax path (the one whose highest barrier is smallest among tested links): the
+        composite, in :attr:`category`, of the tested segments of :attr:`links`, each run
+        forwards or backwards (:meth:`~catcore.instances.paths.Paths.reverse`) and, up to
+        isomorphism, carried by the permutations met so far (a permutation is an
+        isomorphism of Param, :meth:`~adapters.nets.alignment.Permutation.functor`)."""
         N = len(self.labels)
         for k in (i, j):
             if not 0 <= k < N:
@@ -221,32 +227,30 @@ class Classes:
         if self.labels[i] != self.labels[j]:
             raise ValueError(f"points {i} and {j} are in different classes "
                              f"({self.labels[i]} and {self.labels[j]})")  # fmt: skip
-        if category is None:
-            category = Paths(self.points.shape[1])
+        K = self.category
         links = nx.Graph()
         links.add_nodes_from(range(N))
         links.add_edges_from((u, v, d) for u, v, d in self.graph.edges(data=True) if d["connected"])
-        tree = nx.minimum_spanning_tree(links, weight="barrier")
-        nodes = nx.shortest_path(tree, i, j)
-        pts = self.points.detach().to(torch.float64)
+        nodes = nx.shortest_path(nx.minimum_spanning_tree(links, weight="barrier"), i, j)
         frame: Permutation | None = None
         segments, heights = [], []
         for x, y in zip(nodes[:-1], nodes[1:]):
             d = self.graph.edges[x, y]
+            u, v = d["frame"]
+            step = self.links[(u, v)] if (x, y) == (u, v) else K.reverse(self.links[(u, v)])
             rho = None
             if d["kind"] == "aligned":
                 assert self._perm is not None
-                u, v = d["frame"]
-                pi = self._perm(u, v)  # pi(theta_v) is matched to theta_u
+                pi = self._perm(u, v)  # the tested segment runs theta_u -> pi(theta_v)
                 rho = pi if (x, y) == (u, v) else pi.inverse()
-            start = pts[x] if frame is None else frame(pts[x])
-            step = pts[y] if rho is None else rho(pts[y])
-            end = step if frame is None else frame(step)
-            segments.append(category.linear(start.numpy(), end.numpy()))
+                if (x, y) != (u, v):
+                    step = rho.functor(K)(step)
+            segments.append(step if frame is None else frame.functor(K)(step))
             heights.append(float(d["barrier"]))
             if rho is not None:
                 frame = rho if frame is None else rho.then(frame)
-        path = category.compose(*segments) if segments else category.identity(pts[i].numpy())
+        start = self.points[i].detach().to(torch.float64).numpy()
+        path = K.compose(*segments) if segments else K.identity(start)
         return Witness(nodes, segments, heights, frame, path)
 
     def to_dict(self) -> dict[str, Any]:

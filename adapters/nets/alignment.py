@@ -221,7 +221,9 @@ class Permutation:
         index = self.index.numpy()
 
         def ar(path: Path) -> Path:
-            return Path(category, lambda t: path.sample(t)[:, index], path.duration)
+            kind = f"permuted {getattr(path, 'kind', 'path')}"
+            return Path(category, lambda t: path.sample(t)[:, index], path.duration,
+                        path.breaks, kind)  # fmt: skip
 
         return Functor(category, category, lambda x: category.point(x)[index], ar,
                        name="permutation")  # fmt: skip

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from adapters.constructions.bezier import CurveFit
 from adapters.constructions.class_search import homotopy_classes
 from adapters.constructions.homotopy import Classes, are_homotopic
 from adapters.nets.data import Split, digits
@@ -400,7 +401,8 @@ def _curved(engine: Engine, points: torch.Tensor, c: Classes, eps: float, count:
         key = "curved/" + digest(points[i].numpy().tobytes(), points[j].numpy().tobytes(), eps)
         hit = store.get(key)
         if hit is None:
-            r = are_homotopic(engine, points[i], points[j], eps, curved=True, steps=100)
+            r = are_homotopic(engine, points[i], points[j], eps, curved=True,
+                             fit=CurveFit(steps=100))
             hit = {"i": i, "j": j, "homotopic": r.homotopic, "method": r.method,
                    "linear": r.linear.height, "linear_status": r.linear.status,
                    "curved": None if r.curved is None else r.curved.height,

@@ -264,6 +264,16 @@ class Paths(TwoCategory):
 
         return self._make(fn, T, breaks, kind=f"reparametrized {getattr(path, 'kind', 'path')}")
 
+    def reverse(self, path: Path) -> Path:
+        """``t -> path(T - t)``: the path run backwards, from ``path.cod`` to ``path.dom``
+        (an inverse of ``path`` up to homotopy, not strictly: ``f ; reverse(f)`` is a loop
+        of duration ``2 T``)."""
+        T = path.duration
+        return self._make(
+            lambda t: path.sample(T - t), T, 1.0 - path.breaks,
+            kind=f"reversed {getattr(path, 'kind', 'path')}",
+        )  # fmt: skip
+
     def _compose(self, f: Path, g: Path) -> Path:
         T1, T2 = f.duration, g.duration
         total = T1 + T2

@@ -94,8 +94,36 @@ def test_trained_path_and_its_reparametrization(digits_runs):
     assert affine_relation(L, gamma, slow_start).max_residual < 1e-9
     # matched by normalized time instead, the same pair is far from affinely related
     assert affine_relation(L, gamma, slow_start, align="time").max_residual > 0.01
-    # a 2-cell of Param between them (the straight homotopy) gives the same answer
-    assert along_homotopy(L, P.straight(gamma, slow_start)).max_residual < 1e-9
+
+
+
+def _through_reparametrizations(P, gamma, bulge=0.0):
+    """The 2-cell ``gamma => gamma(s^3)`` whose level ``t`` is ``gamma(r_t(s))`` with
+    ``r_t(s) = (1 - t) s + t s^3`` (a reparametrization at every level), displaced inside
+    by ``bulge * sin(pi t) * sin(pi s)`` along a fixed direction (ends and boundary kept)."""
+    direction = np.random.default_rng(3).standard_normal(P.dim)
+
+    def H(s, t):
+        inner = gamma.normalized((1 - t) * s + t * s**3)
+        return inner + bulge * np.sin(np.pi * t) * np.sin(np.pi * s)[:, None] * direction
+
+    return P.homotopy(gamma, P.reparametrize(gamma, lambda s: s**3, duration=1.0), H)
+
+
+def test_the_two_functor_check_reads_the_interior_of_the_cell(digits_runs):
+    """Thm 5.3 on a 2-cell through reparametrizations holds at every level; a 2-cell with
+    the same ends whose interior leaves the trajectory fails inside, which a check of the
+    ends alone could not see."""
+    P, L, (gamma, _) = digits_runs
+    flat = along_homotopy(L, _through_reparametrizations(P, gamma), levels=4)
+    assert flat.t.tolist() == [0.0, 1 / 3, 2 / 3, 1.0]
+    # inside, arc length is resampled without the trajectory's knots: small, not 0
+    assert flat.relations[-1].max_residual < 1e-9 and flat.max_residual < 1e-3
+    bent = along_homotopy(L, _through_reparametrizations(P, gamma, bulge=3.0), levels=4)
+    assert bent.target.max_residual < 1e-9  # the same ends
+    assert bent.max_residual > 0.5
+    with pytest.raises(ValueError, match="levels"):
+        along_homotopy(L, _through_reparametrizations(P, gamma), levels=1)
 
 
 def test_trained_paths_into_different_basins(digits_runs):

@@ -15,9 +15,10 @@ from scipy.spatial.distance import squareform
 from adapters.constructions.barrier import (
     BarrierSettings,
     barrier_below,
-    linear_curve,
     loss_barrier,
+    segment,
 )
+from adapters.constructions.bezier import CurveFit
 from adapters.constructions.class_search import homotopy_classes
 from adapters.constructions.homotopy import are_homotopic
 from adapters.constructions.linkage import single_linkage
@@ -27,7 +28,7 @@ from adapters.nets.models import mlp
 from adapters.runtime.store import Store
 from catcore.instances.paths import Homotopy, Paths
 from catcore.laws import check_examples
-from catcore.suites import twocell_laws
+from catcore.suites import category_laws, twocell_laws
 
 D = torch.float64
 
@@ -127,6 +128,26 @@ def test_chord_corrected_barrier_pitfall_endpoints_with_different_losses() -> No
     assert max(r.losses) - 0.5 * (r.loss_a + r.loss_b) != pytest.approx(r.height, abs=1e-2)
 
 
+def test_a_barrier_is_measured_along_any_morphism_of_the_path_category() -> None:
+    """On the ring valley, the polyline (1,0) -> (0,1) -> (-1,0) dips to |p|^2 = 1/2 at the
+    midpoint of each leg: loss (1/2 - 1)^2 = 1/4 at normalized times 1/4 and 3/4 (the
+    chord is 0). A composite of two segments and the same polyline give that barrier."""
+    K = Paths(2)
+    a, top, b = np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([-1.0, 0.0])
+    for path in (K.linear(a, top) >> K.linear(top, b), K.through(np.stack([a, top, b]))):
+        r = loss_barrier(ring, path, settings=BarrierSettings(tol=1e-8))
+        assert r.path is path
+        assert r.height == pytest.approx(0.25, abs=1e-6)
+        assert min(abs(r.t - 0.25), abs(r.t - 0.75)) < 1e-3
+    back = Paths(2).reverse(K.linear(a, top))
+    np.testing.assert_allclose(back.normalized(np.array([0.0, 0.25, 1.0])),
+                               [top, 0.25 * a + 0.75 * top, a])  # fmt: skip
+    straight = loss_barrier(ring, segment(a, b))
+    assert straight.height == pytest.approx(1.0, abs=1e-6)  # through the centre
+    with pytest.raises(TypeError, match="not a path and a point"):
+        loss_barrier(ring, K.linear(a, b), b)
+
+
 def test_known_endpoint_losses_are_not_re_evaluated() -> None:
     a, b = torch.tensor([-1.0, 0.0], dtype=D), torch.tensor([1.0, 0.0], dtype=D)
     full = loss_barrier(double_well, a, b)
@@ -151,7 +172,7 @@ def test_decision_stops_early_and_agrees_with_the_dense_barrier() -> None:
         for eps in (0.02, 0.2):
             if abs(ref - eps) < 1e-3:
                 continue
-            r = barrier_below(wells, linear_curve(a, b), eps, loss_a=la, loss_b=lb)
+            r = barrier_below(wells, segment(a, b), eps, loss_a=la, loss_b=lb)
             assert r.below(eps) == (ref <= eps)
             if r.status == "above":
                 assert ref >= r.height > eps  # a lower bound
@@ -200,10 +221,10 @@ def test_curved_path_removes_a_false_negative() -> None:
     a, b = torch.tensor([1.0, 0.0], dtype=D), torch.tensor([-1.0, 0.0], dtype=D)
     lin = are_homotopic(ring, a, b, eps=0.1)
     assert not lin and lin.linear.height > 0.9  # through the centre: loss 1
-    bent = are_homotopic(ring, a, b, eps=0.1, curved=True, steps=100, lr=0.05)
+    bent = are_homotopic(ring, a, b, eps=0.1, curved=True, fit=CurveFit(steps=100, lr=0.05))
     assert bent and bent.method == "bezier"
-    assert bent.curved.height <= 0.1
-    dense = float(ring(bent.curve(np.linspace(0, 1, 2001))).max())
+    assert bent.curved.height <= 0.1 and bent.curved.path is bent.curve
+    dense = float(ring(torch.from_numpy(bent.curve.normalized(np.linspace(0, 1, 2001)))).max())
     assert dense <= 0.1 + 1e-3  # checked independently along the fitted curve
 
 
@@ -211,12 +232,14 @@ def test_the_curved_test_yields_a_two_cell_that_passes_the_two_cell_laws() -> No
     """The curved decision returns the 2-cell segment => curve (a catcore Homotopy); with
     identities and composites around it, every law of catcore's 2-cell suite holds."""
     a, b = torch.tensor([1.0, 0.0], dtype=D), torch.tensor([-1.0, 0.0], dtype=D)
-    bent = are_homotopic(ring, a, b, eps=0.1, curved=True, steps=100, lr=0.05)
     K = Paths(2, grid_size=9)
-    c = bent.cell(K)
+    bent = are_homotopic(ring, a, b, eps=0.1, curved=True, fit=CurveFit(steps=100, lr=0.05),
+                         category=K)  # fmt: skip
+    c = bent.cell
     assert isinstance(c, Homotopy)
+    assert c.source is bent.segment and c.target is bent.curve  # the morphisms tested
     assert K.equality(c.source, K.linear(a.numpy(), b.numpy()))
-    assert K.equality(c.target, bent.curve.path(K))
+    assert K.equality(c.target, bent.bezier.path(K))
     back = K.straight(c.target, c.source)
     loop = K.linear(b.numpy(), b.numpy() + 1.0) >> K.linear(b.numpy() + 1.0, b.numpy())
     at_b = K.id2(loop)
@@ -232,7 +255,7 @@ def test_the_curved_test_yields_a_two_cell_that_passes_the_two_cell_laws() -> No
     }
     report = check_examples(twocell_laws(K), examples)
     assert report.ok, report.summary()
-    assert are_homotopic(ring, a, b, eps=0.1).cell() is None  # no curve, no 2-cell
+    assert are_homotopic(ring, a, b, eps=0.1).cell is None  # no curve, no 2-cell
 
 
 def test_points_in_one_basin_are_homotopic_linearly() -> None:
@@ -341,6 +364,21 @@ def test_witness_is_a_chain_of_low_barrier_param_segments() -> None:
     for seg in w.segments:  # every segment checked independently on a dense grid
         a, b = torch.from_numpy(seg.dom), torch.from_numpy(seg.cod)
         assert dense_barrier(ring_and_well, a, b) <= eps + 1e-3
+    tested = {id(p) for p in r.links.values()}  # the morphisms whose barriers were computed
+    for x, y, seg in zip(w.nodes, w.nodes[1:], w.segments):
+        u, v = r.graph.edges[x, y]["frame"]
+        assert id(seg) in tested if (x, y) == (u, v) else seg.kind.startswith("reversed")
+    K = r.category
+    assert all(K.owns(seg) for seg in w.segments) and K.owns(w.path)
+    chain = list(w.segments)
+    examples = {
+        "object": [w.path.dom],
+        "arrow": [*chain, w.path],
+        "chain2": list(zip(chain, chain[1:])),
+        "chain3": list(zip(chain, chain[1:], chain[2:])),
+    }
+    report = check_examples(category_laws(K), examples)
+    assert report.ok, report.summary()
     with pytest.raises(ValueError, match="different classes"):
         r.witness(0, 10)
 
