@@ -1,18 +1,16 @@
 """Transfer learning as a pullback (Def 7.1/7.2; ``docs/transfer.md``).
 
-**Dom.** Objects are domains (:class:`Domain`: a name, an input shape and probe samples);
-a domain morphism ``f: D_T -> D_S`` (:class:`DomainMap`) is a map of inputs, given
-(a pixel permutation, the identity) or learned (a linear layer). Composition is
-composition of maps; two morphisms are equal when they agree on the probe samples of
-their domain (within :class:`~catcore.equality.Tolerance`).
+**Transfer.** Given a source network ``head_S . phi_S`` and a domain morphism
+``f: D_T -> D_S`` of :data:`~adapters.constructions.dom.Dom`, :func:`pullback_transfer`
+computes the pullback of ``f`` along the projection ``Graph(phi_S) -> D_S`` with
+:func:`catcore.pullback` (Dom's pullbacks, :mod:`adapters.constructions.dom`) and builds the
+target model ``head_T . rho . p2`` from it (:class:`PullbackModel`): its frozen part is the
+leg ``p2: t -> (f(t), phi_S(f(t)))`` into the graph, so the target representation is
+``phi_T = f* phi_S = phi_S . f``. The encoder ``phi_S`` is frozen (``requires_grad_(False)``
+*and* ``eval()``, so BatchNorm statistics cannot drift), and only the new head (and ``f``
+when it is learned) trains.
 
-**Transfer.** Given a source network ``head_S . phi_S`` and ``f: D_T -> D_S``, the
-pullback-transfer model is ``head_T . phi_S . f`` (:class:`PullbackModel`): the target
-representation is ``phi_T = f* phi_S = phi_S . f``, the encoder ``phi_S`` is frozen
-(``requires_grad_(False)`` *and* ``eval()``, so BatchNorm statistics cannot drift), and
-only the new head (and ``f`` when it is learned) trains.
-
-**The pullback squares**, computed by :func:`catcore.pullback`:
+**The other squares**, also computed by :func:`catcore.pullback`:
 
 - :func:`fibre` -- parameter space, in FinSet over a finite set of candidate target models:
   ``P = Theta_T x_{Theta_frozen} {theta_S}``, the target models whose frozen part is
@@ -20,154 +18,26 @@ only the new head (and ``f`` when it is learned) trains.
 - :func:`tangent_fibre` -- its linearization, in Vect_R: the pullback of the coordinate
   restriction ``r: R^n -> R^{n_frozen}`` along ``0: R^0 -> R^{n_frozen}``, whose apex is
   the space of trainable directions (dimension = number of trained parameters);
-- :func:`representation_pullback` -- Def 7.2 itself, in FinSet on probe samples: the graph
+- :func:`representation_pullback` -- Def 7.2 on finite samples, in FinSet: the graph
   of ``phi_T`` is the pullback of the graph of ``phi_S`` along ``f``.
 """
 
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adapters.nets.metrics import accuracy_of
+from adapters.constructions.dom import DomainMap, Graph, graph, representation_domain
 from adapters.nets.params import ParamSpace
 from adapters.runtime.store import digest, tensor_digest
-from catcore.category import Category, Morphism
-from catcore.equality import Tolerance
-from catcore.errors import MorphismError
 from catcore.instances.finset import FinSet
 from catcore.instances.vect import NumericVectCategory, Space, VectR
 from catcore.limits import Pullback, pullback
-
-# -- the category of domains -------------------------------------------------------------
-
-
-class Domain:
-    """A data domain: ``name``, the shape of one input, and ``probe`` samples ``(m, *shape)``.
-
-    Two domains are the same object when name and shape agree; the probe samples are what
-    domain morphisms out of this domain are compared on.
-    """
-
-    def __init__(self, name: str, shape: Sequence[int], probe: Tensor) -> None:
-        shape = tuple(int(s) for s in shape)
-        if not isinstance(probe, Tensor) or tuple(probe.shape[1:]) != shape:
-            got = tuple(probe.shape) if isinstance(probe, Tensor) else type(probe).__name__
-            raise ValueError(f"probe of domain {name!r} must be (m, *{shape}), got {got}")
-        self.name, self.shape, self.probe = name, shape, probe
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Domain) and (self.name, self.shape) == (other.name, other.shape)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.shape))
-
-    def __repr__(self) -> str:
-        return f"Domain({self.name!r}, {self.shape})"
-
-
-class DomainMap(Morphism):
-    """A domain morphism ``dom -> cod`` computed by the module ``fn``.
-
-    ``learned``: whether ``fn``'s parameters train during transfer. ``array()`` is ``fn``
-    on ``dom.probe`` (float64), the data :class:`~catcore.equality.Tolerance` compares.
-    """
-
-    def __init__(self, dom: Domain, cod: Domain, fn: nn.Module, learned: bool = False) -> None:
-        if not isinstance(fn, nn.Module):
-            raise TypeError(f"a domain morphism needs an nn.Module, got {type(fn).__name__}")
-        self.category, self._dom, self._cod, self.fn, self.learned = Dom, dom, cod, fn, learned
-        with torch.no_grad():
-            out = fn(dom.probe[:1])
-        if tuple(out.shape[1:]) != cod.shape:
-            raise MorphismError(
-                f"{type(fn).__name__} maps {dom} to shape {tuple(out.shape[1:])}, not {cod.shape}"
-            )
-
-    @property
-    def dom(self) -> Domain:
-        return self._dom
-
-    @property
-    def cod(self) -> Domain:
-        return self._cod
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return self.fn(x)
-
-    def array(self) -> np.ndarray:
-        with torch.no_grad():
-            return self.fn(self.dom.probe).detach().to(torch.float64).numpy()
-
-    def __repr__(self) -> str:
-        kind = "learned" if self.learned else "fixed"
-        return f"DomainMap({self.dom.name} -> {self.cod.name}, {kind} {type(self.fn).__name__})"
-
-
-class DomCategory(Category):
-    """Dom (Def 7.1): domains and domain morphisms; ``f >> g`` runs ``f`` then ``g``."""
-
-    name = "Dom"
-    equality = Tolerance(rtol=1e-6, atol=1e-6)
-
-    def morphism(
-        self, dom: Domain, cod: Domain, fn: nn.Module, learned: bool = False
-    ) -> DomainMap:
-        return DomainMap(dom, cod, fn, learned)
-
-    def identity(self, obj: Domain) -> DomainMap:
-        return DomainMap(obj, obj, nn.Identity())
-
-    def _compose(self, f: DomainMap, g: DomainMap) -> DomainMap:
-        return DomainMap(f.dom, g.cod, nn.Sequential(f.fn, g.fn), f.learned or g.learned)
-
-
-Dom = DomCategory()
-
-
-class Permute(nn.Module):
-    """``x -> x[..., index]`` on flat inputs: a fixed permutation of the features."""
-
-    def __init__(self, index: Sequence[int]) -> None:
-        super().__init__()
-        index = torch.as_tensor(index, dtype=torch.long)
-        if sorted(index.tolist()) != list(range(len(index))):
-            raise ValueError(f"not a permutation of 0..{len(index) - 1}: {index.tolist()}")
-        self.register_buffer("index", index)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x[..., self.index]
-
-
-def random_permutation(n: int, seed: int = 0) -> list[int]:
-    """A permutation of ``range(n)`` drawn with numpy's generator seeded by ``seed``."""
-    return np.random.default_rng(seed).permutation(n).tolist()
-
-
-def unpermute(dom: Domain, cod: Domain, perm: Sequence[int]) -> DomainMap:
-    """The known domain morphism of a permuted domain: ``dom`` holds ``x[..., perm]`` for
-    ``x`` in ``cod``; this map sends it back (``x_perm[..., argsort(perm)] = x``)."""
-    return DomainMap(dom, cod, Permute(np.argsort(np.asarray(perm)).tolist()))
-
-
-def learned_linear(dom: Domain, cod: Domain) -> DomainMap:
-    """A learned domain morphism: ``nn.Linear`` on flat inputs, initialized at the identity."""
-    if len(dom.shape) != 1 or len(cod.shape) != 1:
-        raise ValueError(f"learned_linear needs flat domains, got {dom.shape} -> {cod.shape}")
-    lin = nn.Linear(dom.shape[0], cod.shape[0])
-    with torch.no_grad():
-        lin.weight.copy_(torch.eye(cod.shape[0], dom.shape[0]))
-        lin.bias.zero_()
-    return DomainMap(dom, cod, lin, learned=True)
-
 
 # -- the pullback-transfer model ---------------------------------------------------------
 
@@ -234,94 +104,40 @@ def new_head(in_features: int, out_features: int, seed: int) -> nn.Linear:
         return nn.Linear(in_features, out_features)
 
 
+def transfer_square(source: nn.Module, f: DomainMap) -> tuple[Pullback, Graph]:
+    """The square of Def 7.2 for a trained ``source`` network and ``f: D_T -> D_S``: the
+    pullback (by :func:`catcore.pullback` in Dom) of a copy of ``f`` along the projection
+    ``Graph(phi_S) -> D_S``, where ``phi_S`` is a copy of the source encoder
+    (:func:`split_encoder`), and that graph."""
+    encoder, _ = split_encoder(source)
+    encoder = copy.deepcopy(encoder)
+    phi = DomainMap(f.cod, representation_domain(encoder, f.cod), encoder)
+    G = graph(phi)
+    f_copy = DomainMap(f.dom, f.cod, copy.deepcopy(f.fn), f.learned)
+    return pullback(f_copy, G.projection), G
+
+
 def pullback_transfer(
     source: nn.Module, f: DomainMap, n_classes: int, seed: int = 0, *, freeze: bool = True
 ) -> PullbackModel:
-    """The target model ``head_T . phi_S . f`` built from a trained ``source`` network.
-
-    ``phi_S`` is a copy of the source encoder (:func:`split_encoder`); ``head_T`` is a new
-    ``nn.Linear`` with ``n_classes`` outputs. ``freeze=False`` gives full fine-tuning of the
-    same model.
+    """The target model ``head_T . rho . p2`` built from the square of
+    :func:`transfer_square`: ``f`` and the frozen encoder are the modules of the pullback's
+    leg ``p2`` into ``Graph(phi_S)`` (``rho . p2 = phi_S . f``); ``head_T`` is a new
+    ``nn.Linear`` with ``n_classes`` outputs. ``model.square`` is the pullback.
+    ``freeze=False`` gives full fine-tuning of the same model.
     """
-    encoder, old_head = split_encoder(source)
-    head = new_head(old_head.in_features, n_classes, seed)
-    return PullbackModel(
-        copy.deepcopy(f.fn), copy.deepcopy(encoder), head, learn_f=f.learned, freeze=freeze
-    )
+    square, G = transfer_square(source, f)
+    f_module, section = square.legs[1].fn
+    head = new_head(split_encoder(source)[1].in_features, n_classes, seed)
+    model = PullbackModel(f_module, section.phi, head, learn_f=f.learned, freeze=freeze)
+    model.square = square
+    return model
 
 
 def trained_fraction(model: nn.Module) -> float:
     """Trainable parameters (``requires_grad``) over all parameters."""
     total = sum(p.numel() for p in model.parameters())
     return sum(p.numel() for p in model.parameters() if p.requires_grad) / total
-
-
-# -- training ------------------------------------------------------------------------------
-
-
-@dataclass
-class FitLog:
-    """What :func:`fit` did: wall ``seconds``, optimizer ``steps``, loss per epoch."""
-
-    seconds: float
-    steps: int
-    losses: list[float] = field(default_factory=list)
-
-
-def _take(y: Tensor | Mapping[str, Tensor], idx: Tensor) -> Tensor | dict[str, Tensor]:
-    return {k: v[idx] for k, v in y.items()} if isinstance(y, Mapping) else y[idx]
-
-
-def fit(
-    model: nn.Module,
-    X: Tensor,
-    y: Tensor | Mapping[str, Tensor],
-    *,
-    epochs: int = 30,
-    lr: float = 1e-2,
-    batch_size: int = 64,
-    seed: int = 0,
-    loss_fn: Callable[[Any, Any], Tensor] = F.cross_entropy,
-) -> FitLog:
-    """Adam on the parameters that require grad, shuffled minibatches drawn under ``seed``.
-
-    ``y`` may be a tensor or a dict of tensors (multi-task); ``loss_fn(model(xb), yb)``.
-    The model is put in train mode while fitting and left in eval mode.
-    """
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("the model has no trainable parameters")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be positive, got {epochs}, {batch_size}")
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(params, lr=lr)
-    log = FitLog(0.0, 0)
-    start = time.perf_counter()
-    model.train()
-    for _ in range(epochs):
-        order, total = torch.randperm(X.shape[0], generator=gen), 0.0
-        for i in range(0, X.shape[0], batch_size):
-            idx = order[i : i + batch_size]
-            loss = loss_fn(model(X[idx]), _take(y, idx))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            log.steps += 1
-            total += float(loss.detach()) * len(idx)
-        log.losses.append(total / X.shape[0])
-    model.eval()
-    log.seconds = time.perf_counter() - start
-    return log
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, X: Tensor, y: Tensor) -> float:
-    """Fraction of ``argmax model(X) == y`` (model in eval mode)."""
-    was = model.training
-    model.eval()
-    acc = float(accuracy_of(model(X), y))
-    model.train(was)
-    return acc
 
 
 # -- the pullback squares ----------------------------------------------------------------
@@ -435,26 +251,16 @@ def representation_pullback(
 
 
 __all__ = [
-    "Dom",
-    "DomCategory",
-    "Domain",
-    "DomainMap",
-    "FitLog",
     "GraphPullback",
-    "Permute",
     "PullbackModel",
-    "accuracy",
     "fibre",
     "fibre_members",
-    "fit",
-    "learned_linear",
     "new_head",
     "pullback_transfer",
-    "random_permutation",
     "representation_pullback",
     "split_encoder",
     "state_key",
     "tangent_fibre",
     "trained_fraction",
-    "unpermute",
+    "transfer_square",
 ]

@@ -12,3 +12,15 @@ def accuracy_of(outputs: Tensor, y: Tensor, dtype: torch.dtype = torch.float32) 
     ``(..., N, classes)`` and labels ``(N,)`` give ``(...)`` (a 0-d tensor for one network),
     averaged in ``dtype``."""
     return (outputs.argmax(dim=-1) == y).to(dtype).mean(dim=-1)
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, X: Tensor, y: Tensor) -> float:
+    """:func:`accuracy_of` ``model(X)`` against ``y``, with the model in eval mode (its mode
+    is restored afterwards)."""
+    was = model.training
+    model.eval()
+    try:
+        return float(accuracy_of(model(X), y))
+    finally:
+        model.train(was)

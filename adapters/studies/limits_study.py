@@ -16,9 +16,9 @@ from adapters.constructions.multitask import (
     multitask_loss,
     multitask_mlp,
 )
-from adapters.constructions.transfer import fit
 from adapters.nets.data import digits
 from adapters.nets.metrics import accuracy_of
+from adapters.nets.training import train
 from adapters.runtime.threads import limit_threads
 
 #: Architectures probed on digits: where the heads read the trunk.
@@ -78,8 +78,8 @@ def _digits_limits(
         if at_init:
             entry["init"] = limit_preservation_probe(model, X_probe, tol=tol).to_dict()
             say(f"{name} at init: {entry['init']['verdict']}, gap {entry['init']['rank_gap']}")
-        log = fit(model, data.X_train, y_train, epochs=epochs, lr=lr, seed=seed,
-                  loss_fn=multitask_loss)  # fmt: skip
+        log = train(model, (data.X_train, y_train), optimizer="adam", epochs=epochs, lr=lr,
+                    seed=seed, loss_fn=multitask_loss)  # fmt: skip
         with torch.no_grad():
             logits = model(data.X_test)
         acc = {t: float(accuracy_of(logits[t], y_test[t])) for t in y_test}

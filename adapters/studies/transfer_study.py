@@ -37,24 +37,26 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from adapters.constructions.transfer import (
+from adapters.constructions.dom import (
     Dom,
     Domain,
     DomainMap,
-    PullbackModel,
-    accuracy,
-    fibre,
-    fibre_members,
-    fit,
     learned_linear,
-    pullback_transfer,
     random_permutation,
-    split_encoder,
-    trained_fraction,
     unpermute,
 )
+from adapters.constructions.transfer import (
+    PullbackModel,
+    fibre,
+    fibre_members,
+    pullback_transfer,
+    split_encoder,
+    trained_fraction,
+)
 from adapters.nets.data import Split, digits
+from adapters.nets.metrics import accuracy
 from adapters.nets.models import mlp
+from adapters.nets.training import TrainSettings, settings_with, train
 from adapters.runtime.threads import limit_threads
 
 #: The paper's claim for pullback transfer (Sec. 7): fractions of full fine-tuning.
@@ -110,14 +112,14 @@ def _build(
 
 
 def _train(
-    model: PullbackModel, X: Tensor, y: Tensor, cached: bool, seed: int, **kw: Any
+    model: PullbackModel, X: Tensor, y: Tensor, cached: bool, seed: int, fit: TrainSettings
 ) -> tuple[float, float]:
     """Train one condition; ``(wall seconds, process CPU seconds)``."""
     wall, cpu = time.perf_counter(), time.process_time()
     if cached:
         with torch.no_grad():
             X = model.representation(X)
-    fit(model.head if cached else model, X, y, seed=seed, **kw)
+    train(model.head if cached else model, (X, y), settings_with(fit, seed=seed))
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -170,6 +172,7 @@ def run_transfer_study(
         tgt = digits(classes=range(5, 10), standardize=False)
         perm = random_permutation(64, seed=0)
         kw = {"epochs": epochs, "lr": lr, "batch_size": batch_size}
+        fit = TrainSettings(optimizer="adam", **kw)
         result: dict[str, Any] = {
             "config": {
                 "encoders": {k: list(v) for k, v in encoders.items()},
@@ -185,17 +188,16 @@ def run_transfer_study(
         }
         for enc_name, hidden in encoders.items():
             result["encoders"][enc_name] = _one_encoder(
-                src, tgt, perm, hidden, seeds, source_epochs, kw, say
+                src, tgt, perm, hidden, seeds, source_epochs, fit, say
             )
         return result
 
 
-def _one_encoder(src, tgt, perm, hidden, seeds, source_epochs, kw, say) -> dict[str, Any]:
+def _one_encoder(src, tgt, perm, hidden, seeds, source_epochs, fit, say) -> dict[str, Any]:
     with torch.random.fork_rng():
         torch.manual_seed(0)
         source = mlp(64, tuple(hidden), 5)
-    src_log = fit(source, src.X_train, src.y_train, epochs=source_epochs, lr=kw["lr"],
-                  batch_size=kw["batch_size"], seed=0)  # fmt: skip
+    src_log = train(source, (src.X_train, src.y_train), settings_with(fit, epochs=source_epochs))
     out: dict[str, Any] = {
         "source": {"test_accuracy": accuracy(source, src.X_test, src.y_test),
                    "seconds": src_log.seconds},  # fmt: skip
@@ -215,7 +217,7 @@ def _one_encoder(src, tgt, perm, hidden, seeds, source_epochs, kw, say) -> dict[
                 model = _build(source, target["f"][which], frozen, cond == "scratch", seed)
                 if seed == seeds[0]:
                     states[f"{cond}/start"] = _snapshot(model)
-                secs, cpu = _train(model, X_train, y_train, cached, seed, **kw)
+                secs, cpu = _train(model, X_train, y_train, cached, seed, fit)
                 if seed == seeds[0]:
                     states[f"{cond}/end"] = _snapshot(model)
                 acc = accuracy(model, X_test, y_test)

@@ -275,14 +275,12 @@ def transfer_squares() -> Outcome:
     import torch
     from torch import nn
 
+    from adapters.constructions.dom import Domain, random_permutation, unpermute
     from adapters.constructions.transfer import (
-        Domain,
         fibre,
         fibre_members,
-        random_permutation,
         representation_pullback,
         tangent_fibre,
-        unpermute,
     )
     from adapters.nets.params import ParamSpace
 

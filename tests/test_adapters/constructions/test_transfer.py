@@ -11,36 +11,45 @@ import pytest
 import torch
 from torch import nn
 
-from adapters.constructions.transfer import (
+from adapters.constructions.dom import (
     Dom,
     Domain,
     DomainMap,
     DomCategory,
     Permute,
+    graph,
+    learned_linear,
+    random_permutation,
+    representation_domain,
+    unpermute,
+)
+from adapters.constructions.transfer import (
     PullbackModel,
-    accuracy,
     fibre,
     fibre_members,
-    fit,
-    learned_linear,
     pullback_transfer,
-    random_permutation,
     representation_pullback,
     split_encoder,
     tangent_fibre,
     trained_fraction,
-    unpermute,
 )
 from adapters.nets.data import digits
+from adapters.nets.metrics import accuracy
 from adapters.nets.models import mlp
 from adapters.nets.params import ParamSpace
+from adapters.nets.training import train
 from adapters.studies.transfer_study import plot_transfer_study, run_transfer_study
-from catcore import Cone, NotAConeError, check_examples
+from catcore import Cone, LimitError, NotAConeError, check_examples, pullback
 from catcore.instances import FinSet, VectR
 from catcore.suites import category_laws, limit_laws
 
 torch.manual_seed(0)
 PROBE = torch.randn(6, 4)
+
+
+def fit(model, X, y, **kw):
+    """Adam on the parameters that require grad (the transfer study's settings)."""
+    return train(model, (X, y), optimizer="adam", **kw)
 
 
 def _domains() -> tuple[Domain, Domain, Domain]:
@@ -236,6 +245,68 @@ def test_representation_pullback_is_phi_s_after_f():
     swapped[0], swapped[1] = graph_point[1], graph_point[0]
     with pytest.raises(NotAConeError):
         gp.pullback.universal(q1, FinSet.morphism(p_T.cod, p_G.cod, swapped))
+
+
+# -- Def 7.2 in Dom: the square pullback transfer is built from -------------------------------
+
+
+def _square():
+    torch.manual_seed(4)
+    encoder = nn.Sequential(nn.Linear(4, 5), nn.Tanh())
+    D_S, D_T = Domain("source", (4,), PROBE), Domain("target", (4,), PROBE.flip(1))
+    f = unpermute(D_T, D_S, [3, 2, 1, 0])
+    G = graph(DomainMap(D_S, representation_domain(encoder, D_S), encoder))
+    return encoder, f, G, pullback(f, G.projection)
+
+
+def test_dom_pullback_along_a_graph_projection_has_the_universal_property():
+    """The apex is D_T (up to the identity map of inputs) and the leg into the graph is
+    t -> (f(t), phi(f(t))), computed here by hand; independent cones factor through it
+    uniquely; a map that leaves the graph is not an arrow into it."""
+    encoder, f, G, pb = _square()
+    p1, p2 = pb.legs
+    X = f.dom.probe
+    with torch.no_grad():
+        fx = X.flip(1)  # the permutation [3, 2, 1, 0] undone by hand
+        by_hand = torch.cat([fx, encoder(fx)], dim=1)
+        assert torch.allclose(p2(X), by_hand) and torch.equal(p1(X), X)
+    Q = Domain("Q", (4,), PROBE * 0.5 + 1)
+    q1 = DomainMap(Q, f.dom, nn.Linear(4, 4))
+    q2 = DomainMap(Q, G.domain, nn.Sequential(q1.fn, f.fn, G.section.fn))
+    cone = Cone(Q, {"A": q1, "B": q2, "C": q1 >> f})
+    wrong = DomainMap(Q, pb.apex, nn.Linear(4, 4))
+    candidates = [wrong, pb.universal(q1, q2)]
+    d = pb.limit.diagram
+    check_examples(
+        limit_laws(Dom),
+        {"diagram": [d], "cone": [(d, cone)], "candidates": [(d, cone, candidates)]},
+    ).raise_for_failures()
+    off = DomainMap(Q, G.domain, nn.Sequential(nn.Linear(4, 4), G.section.fn, nn.Tanh()))
+    assert "leaves" in Dom.arrow_problem(off)
+    with pytest.raises(NotAConeError):
+        pb.universal(q1, off)
+    with pytest.raises(LimitError, match="graph projection"):
+        pullback(f, Dom.identity(f.cod))
+
+
+def test_the_transfer_model_is_built_from_the_pullback_square(source_and_data):
+    """``pullback_transfer`` computes the Dom pullback; the model's frozen encoder and its
+    f are the modules of the leg into Graph(phi_S), and its representation is that leg
+    followed by the graph's value map, phi_S . f."""
+    net, src = source_and_data
+    perm = random_permutation(64, seed=2)
+    D_S = Domain("0-4", (64,), src.X_test[:16])
+    D_P = Domain("0-4 permuted", (64,), src.X_test[:16][:, perm])
+    model = pullback_transfer(net, unpermute(D_P, D_S, perm), 5, seed=1)
+    f_module, section = model.square.legs[1].fn
+    assert model.f is f_module and model.encoder is section.phi
+    assert set(model.frozen) == {"f", "encoder"}
+    rep = model.square.legs[1] >> graph(DomainMap(D_S, representation_domain(model.encoder, D_S),
+                                                  model.encoder)).value  # fmt: skip
+    X = src.X_test[:, perm]
+    with torch.no_grad():
+        assert torch.allclose(model.representation(X), rep(X))
+        assert torch.allclose(model.representation(X), split_encoder(net)[0](src.X_test))
 
 
 # -- freezing ---------------------------------------------------------------------------------
