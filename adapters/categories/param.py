@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adapters.nets.engine import Engine
+from adapters.nets.losses import LossFunction
 from adapters.nets.params import BufferPolicy, ParamSpace
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
@@ -90,6 +91,7 @@ class Param(Paths):
             model, X, y, loss_fn, space=space, dtype=dtype, calibration=calibration, device=device
         )
         self.space = self.engine.space
+        self.lossf = LossFunction(self.engine, nonfinite="keep")
         super().__init__(self.space.n, atol=atol, grid_size=grid_size)
         self.equality = Tolerance(rtol=1e-9, atol=atol)
         self.name = f"Param({type(model).__name__}, n={self.space.n})"
@@ -118,8 +120,11 @@ class Param(Paths):
         return space.load(module, torch.as_tensor(self.point(theta), dtype=dtype))
 
     def loss(self, points: Any) -> np.ndarray:
-        """The loss on the category's data at one point (a float) or ``(P, n)`` points."""
-        return to_numpy(self.engine.loss(self.tensor(points)))
+        """The loss on the category's data at one point (a 0-d array) or ``(P, n)`` points,
+        through the loss protocol (:attr:`lossf`, non-finite values kept)."""
+        pts = self.tensor(points)
+        values = self.lossf(pts.reshape(-1, self.dim))
+        return values.reshape(()) if pts.ndim == 1 else values
 
     def loss_along(self, path: Path, s: Any) -> np.ndarray:
         """Losses at normalized times ``s`` of ``path``."""

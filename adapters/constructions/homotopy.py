@@ -40,7 +40,6 @@ from adapters.constructions.barrier import (
 )
 from adapters.constructions.bezier import CURVE_FIT, Bezier, CurveFit
 from adapters.nets.alignment import Permutation
-from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction, as_pair
 from catcore.instances.paths import Homotopy, Path, Paths
 
@@ -119,24 +118,15 @@ def are_homotopic(
     out = Homotopic(lin.below(eps), "linear" if lin.below(eps) else None, eps, lin, seg)
     if not out.homotopic and curved:
         bezier = Bezier(a, b, fit.bends, jitter=fit.jitter, seed=fit.seed)
-        bezier.fit(_differentiable(loss), fit)
+        bezier.fit(lf.at, fit)
         out.bezier, out.curve = bezier, bezier.path(K)
         out.cell = K.straight(seg, out.curve)
         out.curved = loss_barrier(lf, out.curve, loss_a=la, loss_b=lb, settings=settings)
         out.fit_evaluations = fit.steps * fit.samples
         if out.curved.below(eps):
             out.homotopic, out.method = True, "bezier"
-    out.evaluations = lf.evaluations - before
+    out.evaluations = lf.evaluations - before - out.fit_evaluations  # barriers only
     return out
-
-
-def _differentiable(loss: Any) -> Callable[[Tensor], Tensor]:
-    inner = (loss.engine or loss.fn) if isinstance(loss, LossFunction) else loss
-    if isinstance(inner, Engine):
-        return inner.loss_fn_at
-    if callable(inner):
-        return inner
-    raise TypeError(f"cannot differentiate a loss of type {type(inner).__name__}")
 
 
 def _check_eps(eps: float) -> None:

@@ -1,6 +1,7 @@
-"""The loss protocol of the constructions: a loss in parameter space evaluated at batches of
-points, with an evaluation count and one policy for non-finite values
-(``docs/adapters.md``, "The evaluation engine").
+"""The loss protocol: a loss in parameter space evaluated at batches of points, with
+gradients, an evaluation count and an explicit policy for non-finite values
+(``docs/adapters.md``, "The loss protocol"). Everything that evaluates a loss or an
+accuracy at parameter points goes through :class:`LossFunction`.
 
 :class:`LossFunction` wraps an :class:`~adapters.nets.engine.Engine` (batched) or a plain
 callable on a flat parameter tensor (one call per point); :func:`as_vector` and
@@ -10,7 +11,7 @@ callable on a flat parameter tensor (one call per point); :func:`as_vector` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -18,17 +19,31 @@ from torch import Tensor
 
 from adapters.nets.engine import Engine
 
+NonFinite = Literal["inf", "raise", "keep"]
+POLICIES = ("inf", "raise", "keep")
+
 
 class LossFunction:
-    """A loss in parameter space evaluated at batches of points, with a counter.
+    """The loss protocol: a loss in parameter space evaluated at batches of points.
 
     ``loss`` is an :class:`~adapters.nets.engine.Engine` (its batched ``loss(points)`` is used) or
-    a plain callable mapping a flat 1-D tensor to a scalar (called once per point). A
-    :class:`LossFunction` passed in is reused, so counts accumulate. ``evaluations`` counts
-    points evaluated through this object.
+    a plain callable mapping a flat 1-D tensor to a scalar (called once per point). Calling
+    it on ``(P, n)`` points gives ``(P,)`` float64 values; :meth:`at` gives a differentiable
+    scalar at one point (gradients, Hessian-vector products), :meth:`accuracy` the
+    accuracy of an engine's network. ``evaluations`` counts points evaluated through this
+    object (one per point, gradients included).
+
+    ``nonfinite`` is the policy for NaN and infinite values: ``"inf"`` turns NaN into
+    ``+inf`` (a path that leaves the region where the loss is defined has an infinite
+    barrier there: the barrier and homotopy constructions); ``"raise"`` refuses them with
+    a ``ValueError`` naming the first bad point and ``hint`` (landscape sampling);
+    ``"keep"`` returns them as they are (Param's loss of a point). A
+    :class:`LossFunction` passed to :meth:`of` is reused, so counts accumulate.
     """
 
-    def __init__(self, loss: Any) -> None:
+    def __init__(self, loss: Any, nonfinite: NonFinite = "inf", hint: str = "") -> None:
+        if nonfinite not in POLICIES:
+            raise ValueError(f"nonfinite must be one of {POLICIES}, got {nonfinite!r}")
         self.engine: Engine | None = None
         self.fn: Callable[[Tensor], Any] | None = None
         if isinstance(loss, Engine):
@@ -40,11 +55,13 @@ class LossFunction:
                 f"loss must be an Engine or a callable on a flat parameter tensor, "
                 f"got {type(loss).__name__}"
             )
+        self.nonfinite, self.hint = nonfinite, hint
         self.evaluations = 0
 
     @staticmethod
     def of(loss: Any) -> LossFunction:
-        """``loss`` itself if it already is a :class:`LossFunction`, else a new wrapper."""
+        """``loss`` itself if it already is a :class:`LossFunction`, else a new wrapper
+        (policy ``"inf"``)."""
         return loss if isinstance(loss, LossFunction) else LossFunction(loss)
 
     @property
@@ -52,8 +69,13 @@ class LossFunction:
         """Dimension of the parameter space when known (an engine), else ``None``."""
         return None if self.engine is None else self.engine.space.n
 
+    @property
+    def dtype(self) -> torch.dtype | None:
+        """The precision the loss is evaluated in (an engine's), else ``None``."""
+        return None if self.engine is None else self.engine.dtype
+
     def __call__(self, points: Tensor) -> np.ndarray:
-        """Losses at the rows of ``points`` (``(P, n)``) as float64; NaN becomes ``+inf``."""
+        """Losses at the rows of ``points`` (``(P, n)``) as float64, under the policy."""
         if points.ndim != 2:
             raise ValueError(f"points must have shape (P, n), got {tuple(points.shape)}")
         if points.shape[0] == 0:
@@ -64,7 +86,44 @@ class LossFunction:
             assert self.fn is not None
             values = np.array([_scalar(self.fn(p)) for p in points], dtype=np.float64)
         self.evaluations += int(points.shape[0])
-        return np.where(np.isnan(values), np.inf, values)
+        return self._policy(values.reshape(-1))
+
+    def _policy(self, values: np.ndarray) -> np.ndarray:
+        if self.nonfinite == "inf":
+            return np.where(np.isnan(values), np.inf, values)
+        if self.nonfinite == "raise":
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                hint = f"; {self.hint}" if self.hint else ""
+                raise ValueError(f"the loss is not finite at point {bad[0]} "
+                                 f"({values[bad[0]]}){hint}")  # fmt: skip
+        return values
+
+    def at(self, theta: Tensor) -> Tensor:
+        """The loss at one point as a differentiable scalar (autograd flows into ``theta``).
+        Counts one evaluation; the policy does not apply (a gradient needs the raw value)."""
+        if self.engine is not None:
+            value = self.engine.loss_fn_at(theta)
+        else:
+            assert self.fn is not None
+            value = self.fn(theta)
+            if not isinstance(value, Tensor):
+                raise TypeError("a gradient needs a callable that returns a torch scalar, got "
+                                f"{type(value).__name__}")  # fmt: skip
+        self.evaluations += 1
+        return value
+
+    def accuracy(
+        self, points: Tensor, X: Tensor | None = None, y: Tensor | None = None
+    ) -> np.ndarray:
+        """Accuracy of the engine's network at the rows of ``points`` (``(P,)`` float64), on
+        the engine's data or on ``(X, y)``; counts ``P`` evaluations. A plain callable has no
+        accuracy."""
+        if self.engine is None:
+            raise TypeError("accuracy needs an Engine: a plain loss callable has no outputs")
+        values = self.engine.accuracy(points, X, y)
+        self.evaluations += int(points.shape[0])
+        return values.detach().cpu().to(torch.float64).numpy().reshape(-1)
 
 
 def _scalar(value: Any) -> float:

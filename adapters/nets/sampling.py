@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from adapters.nets.losses import LossFunction
 from adapters.nets.params import ParamSpace
 
 Bias = Literal["zero", "copy", "normalize"]
@@ -222,11 +223,7 @@ def plane_grid(
 
 
 def evaluate(engine: object, points: Tensor) -> np.ndarray:
-    """Losses of ``engine`` (an :class:`adapters.nets.engine.Engine`) at ``points`` as float64."""
-    values = engine.loss(points)  # type: ignore[attr-defined]
-    out = values.detach().to(torch.float64).numpy().reshape(-1)
-    bad = np.flatnonzero(~np.isfinite(out))
-    if bad.size:
-        raise ValueError(f"the loss is not finite at sample {bad[0]} ({out[bad[0]]}); "
-                         "lower the radius")  # fmt: skip
-    return out
+    """Losses of ``engine`` (an :class:`adapters.nets.engine.Engine`) at ``points`` as
+    float64, refusing non-finite values (the loss protocol's ``"raise"`` policy: a
+    landscape with an undefined loss has no sublevel filtration)."""
+    return LossFunction(engine, nonfinite="raise", hint="lower the radius")(points)

@@ -34,6 +34,7 @@ from adapters.constructions.class_search import homotopy_classes
 from adapters.constructions.homotopy import Classes, are_homotopic
 from adapters.nets.data import Split, digits
 from adapters.nets.engine import Engine
+from adapters.nets.losses import LossFunction
 from adapters.nets.models import mlp
 from adapters.nets.training import train
 from adapters.runtime.executor import Executor, LocalExecutor, WorkItem, run_items
@@ -360,8 +361,8 @@ def homotopy_study(
     model = mlp(data.X_train.shape[1], tuple(hidden), data.n_classes)
     engine = Engine(model, data.X_train, data.y_train)
     test = Engine(model, data.X_test, data.y_test)
-    acc = test.accuracy(points).numpy().astype(float)
-    train_loss = engine.loss(points).numpy().astype(float)
+    acc = LossFunction(test).accuracy(points)
+    train_loss = LossFunction(engine, nonfinite="keep")(points)
     result: dict[str, Any] = {
         "settings": {"n_networks": n_networks, "eps": eps, "steps": steps,
                      "hidden": list(hidden), "seed": seed, "data": data.name,

@@ -174,12 +174,13 @@ def _gap(model: torch.nn.Module, split: Any) -> float:
     """Train accuracy on the clean labels minus test accuracy."""
     from adapters.nets.data import digits
     from adapters.nets.engine import Engine
+    from adapters.nets.losses import LossFunction
     from adapters.nets.params import ParamSpace
 
     data = digits(seed=0)
     point = ParamSpace(model).vector()
-    train_acc = float(Engine(model, *split).accuracy(point))
-    test_acc = float(Engine(model, data.X_test, data.y_test).accuracy(point))
+    train_acc = float(LossFunction(Engine(model, *split)).accuracy(point[None])[0])
+    test_acc = float(LossFunction(Engine(model, data.X_test, data.y_test)).accuracy(point[None])[0])
     return train_acc - test_acc
 
 
@@ -193,6 +194,7 @@ def persistence(
     """Total persistence of each network's landscape against its generalization gap
     (Def 6.1/6.2): fits per summary variant and sampling radius (issue 5)."""
     from adapters.nets.engine import Engine
+    from adapters.nets.losses import LossFunction
     from adapters.nets.params import ParamSpace
     from adapters.studies.persistence_study import StudyNetwork, StudySettings, persistence_study
 
@@ -213,7 +215,8 @@ def persistence(
         X, y = splits[id(model)]
         return Engine(model, X, y, dtype=getattr(torch, dtype))
 
-    loss = {n.name: float(engine_factory(n.model).loss(ParamSpace(n.model).vector())) for n in nets}
+    loss = {n.name: float(LossFunction(engine_factory(n.model), nonfinite="keep")(
+        ParamSpace(n.model).vector()[None])[0]) for n in nets}  # fmt: skip
     kept = [n for n in nets if math.isfinite(loss[n.name]) and loss[n.name] < DIVERGED]
     settings = StudySettings(radii=plan.persistence_radii, n_samples=plan.persistence_samples,
                              seed=seed)  # fmt: skip
