@@ -43,7 +43,7 @@ from adapters.constructions.barrier_scan import (
     Scan,
     evaluate_stage,
 )
-from adapters.constructions.exact_pairs import all_pairs, all_pairs_on, loss_id
+from adapters.constructions.exact_pairs import all_pairs, loss_id
 from adapters.constructions.homotopy import Aligner, Classes, _check_eps
 from adapters.constructions.linkage import UnionFind, single_linkage
 from adapters.nets.alignment import Permutation, WeightMatching
@@ -110,7 +110,7 @@ class _Tester:
         self.perms: dict[tuple[int, int], Permutation] = {}
         self.kinds = ["plain"] + (["aligned"] if aligner is not None else [])
         self.results: dict[tuple[int, int], dict[str, dict]] = {}
-        self.remote_evaluations = 0  # spent by workers (exact mode with an executor)
+        self.item_evaluations = 0  # spent in work items (exact mode)
         self.reused: set[tuple[int, int]] = set()
         keys = ("grid", "tol", "peaks", "max_evals")
         self.barrier = BarrierSettings(**{k: settings[k] for k in keys})
@@ -359,9 +359,6 @@ def homotopy_classes(
     See ``docs/cluster.md``.
     """
     _check_eps(eps)
-    if executor is not None and exact and loss_recipe is None:
-        raise ValueError("an executor needs loss_recipe=(fn, args) to rebuild the loss in "
-                         "its workers")  # fmt: skip
     lf = LossFunction.of(loss)
     before = lf.evaluations
     pts = _as_points(points, lf)
@@ -378,11 +375,8 @@ def homotopy_classes(
     tester = _Tester(lf, pts, losses, hashes, eps, config, store, loss_key, aligner, K)
     pairs = _pair_order(pts, order)
     with _progress(len(pairs), progress) as bar:
-        if exact and executor is not None:
-            assert loss_recipe is not None
-            all_pairs_on(tester, pairs, max(1, batch or N), bar, executor, loss_recipe)
-        elif exact:
-            all_pairs(tester, pairs, max(1, batch or N), bar)
+        if exact:
+            all_pairs(tester, pairs, max(1, batch or N), bar, executor, loss_recipe)
         else:
             _pruned(tester, pairs, N, max(1, batch or N), bar)
     G = _graph(tester, N)
@@ -394,7 +388,7 @@ def homotopy_classes(
     Z = single_linkage(N, [(u, v, d["barrier"]) for u, v, d in G.edges(data=True)])
     return Classes(
         labels=labels, eps=float(eps), graph=G, linkage=Z,
-        evaluations=lf.evaluations - before + tester.remote_evaluations, points=pts, exact=exact,
+        evaluations=lf.evaluations - before + tester.item_evaluations, points=pts, exact=exact,
         aligned=aligner is not None, pairs_total=len(pairs),
         pairs_tested=G.number_of_edges(), pairs_reused=len(tester.reused),
         settings=config, category=K, links=_links(tester, G),

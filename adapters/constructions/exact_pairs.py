@@ -6,21 +6,30 @@ under which the store keeps them (``docs/homotopy.md``, ``docs/cluster.md``).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from adapters.constructions.barrier_scan import BarrierSettings, Scan, evaluate_stage, refine
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction
-from adapters.runtime.executor import Executor, WorkItem, built, run_items, work_key
+from adapters.runtime.executor import (
+    Executor,
+    LocalExecutor,
+    WorkItem,
+    built,
+    run_items,
+    work_key,
+)
 from adapters.runtime.store import Store, digest
 from catcore.instances.paths import Paths
 
-__all__ = ["exact_chunk", "all_pairs", "all_pairs_on", "loss_id"]
+__all__ = ["exact_chunk", "all_pairs", "loss_id"]
 
 
 def loss_id(loss: Any) -> str:
@@ -51,32 +60,20 @@ def missing(t: Any, chunk: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
     return todo
 
 
-def all_pairs(t: Any, order: list[tuple[int, int]], batch: int, bar: Any) -> None:
-    """Every barrier of every pair and kind to tolerance (coarse grids batched)."""
-    oriented = [t.orient(i, j) for i, j in order]
-    for start in range(0, len(oriented), batch):
-        chunk = oriented[start : start + batch]
-        todo = [(u, v, kind, t.scan(u, v, kind)) for u, v, kind in missing(t, chunk)]
-        evaluate_stage(t.lf, [sc for *_, sc in todo], all_levels=True)
-        for u, v, kind, sc in todo:
-            status = refine(t.lf, sc, t.barrier)
-            t.record(u, v, kind, sc.result(status), exact=True)
-        bar.update(len(chunk))
-
-
-def all_pairs_on(
-    t: Any, order: list[tuple[int, int]], batch: int, bar: Any, executor: Executor,
-    recipe: tuple[Callable[..., Engine], Sequence[Any]],
-) -> None:  # fmt: skip
-    """:func:`all_pairs` with each chunk's missing barriers as one work item, run by
-    ``executor``: the same chunks and batched calls, so the same results."""
-    fn, args = recipe
-    if t.lf.engine is None:
-        raise TypeError("an executor computes barriers of an Engine's loss; got a callable")
-    if loss_id(built(fn, json.dumps(list(args)))) != loss_id(t.lf.engine):
-        raise ValueError(f"loss_recipe {fn.__qualname__}{tuple(args)!r} does not rebuild the "
-                         "loss of this call (a different loss identity)")  # fmt: skip
-    opts = t.barrier.to_json()
+def all_pairs(
+    t: Any,
+    order: list[tuple[int, int]],
+    batch: int,
+    bar: Any,
+    executor: Executor | None = None,
+    recipe: tuple[Callable[..., Engine], Sequence[Any]] | None = None,
+) -> None:
+    """Every barrier of every pair and kind to tolerance: each chunk of ``batch`` pairs
+    whose barriers are not stored is one work item (coarse grids in one batched call), run
+    by ``executor`` (default: in this process, on the tester's own loss). An executor
+    rebuilds the loss from ``recipe = (fn, args)`` (checked against the loss identity)."""
+    make = _loss_maker(t, executor, recipe)
+    opts, dtype = t.barrier.to_json(), str(t.pts.dtype).removeprefix("torch.")
     oriented = [t.orient(i, j) for i, j in order]
     items, todos, sizes = [], {}, {}
     for start in range(0, len(oriented), batch):
@@ -86,30 +83,53 @@ def all_pairs_on(
             bar.update(len(chunk))
             continue
         pair_keys = [t.key(u, v, kind, t.exact_mode) for u, v, kind in todo]
-        entries = [[t.pts[u].tolist(), t.target(u, v, kind).tolist(), t.losses[u], t.losses[v]]
-                   for u, v, kind in todo]  # fmt: skip
+        entries = [[t.points64[u].tolist(), t.segment(u, v, kind).cod.tolist(), t.losses[u],
+                    t.losses[v]] for u, v, kind in todo]  # fmt: skip
         key = work_key("barriers", pair_keys)
-        items.append(WorkItem(key, exact_chunk, (fn, list(args), entries, opts)))
+        items.append(WorkItem(key, exact_chunk, (make, entries, opts, dtype)))
         todos[key], sizes[key] = (todo, pair_keys), len(chunk)
     view = _PairStore(t.store, {k: keys for k, (_, keys) in todos.items()})
-    results = run_items(items, executor, view, _ChunkBar(bar, [sizes[i.key] for i in items]))
+    runner = executor if executor is not None else LocalExecutor(0, threads=None)
+    results = run_items(items, runner, view, _ChunkBar(bar, [sizes[i.key] for i in items]))
     for key, summaries in results.items():
         for (u, v, kind), summary in zip(todos[key][0], summaries):
             t.results.setdefault((u, v), {})[kind] = summary
-            t.remote_evaluations += summary["evaluations"]
+            t.item_evaluations += summary["evaluations"]
 
 
-def exact_chunk(fn: Callable[..., Engine], args: list, entries: list[list],
-                settings: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+def _loss_maker(t: Any, executor: Executor | None, recipe: Any) -> Callable[[], Any]:
+    """How a work item gets the loss: ``built(fn, args)`` from a recipe (checked against
+    the tester's loss identity), else the tester's own engine or callable (in process)."""
+    if recipe is None:
+        if executor is not None:
+            raise ValueError("an executor needs loss_recipe=(fn, args) to rebuild the loss "
+                             "in its workers")  # fmt: skip
+        return functools.partial(_same, t.lf.engine if t.lf.engine is not None else t.lf.fn)
+    fn, args = recipe
+    if t.lf.engine is None:
+        raise TypeError("an executor computes barriers of an Engine's loss; got a callable")
+    if loss_id(built(fn, json.dumps(list(args)))) != loss_id(t.lf.engine):
+        raise ValueError(f"loss_recipe {fn.__qualname__}{tuple(args)!r} does not rebuild the "
+                         "loss of this call (a different loss identity)")  # fmt: skip
+    return functools.partial(built, fn, json.dumps(list(args)))
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+def exact_chunk(make: Callable[[], Any], entries: list[list], settings: dict[str, Any],
+                dtype: str = "float64") -> list[dict[str, Any]]:  # fmt: skip
     """The work item of an exact all-pairs run: the barriers, to tolerance, of the straight
-    segments ``entries = [[a, b, loss_a, loss_b], ...]`` on the loss ``fn(*args)`` (an
-    :class:`~adapters.nets.engine.Engine`), their coarse grids evaluated in one batched call as
-    :func:`homotopy_classes` does. Returns one summary per entry."""
-    lf = LossFunction(built(fn, json.dumps(args)))
-    dtype = lf.engine.dtype  # type: ignore[union-attr]
+    segments ``entries = [[a, b, loss_a, loss_b], ...]`` on the loss ``make()`` (an
+    :class:`~adapters.nets.engine.Engine` or a callable), their coarse grids evaluated in
+    one batched call as :func:`homotopy_classes` does; points in ``dtype`` (the
+    engine's own when it has one). Returns one summary per entry."""
+    lf = LossFunction(make())
+    precision = lf.dtype or getattr(torch, dtype)
     barrier = BarrierSettings(**settings)
     K = Paths(len(entries[0][0])) if entries else None
-    scans = [Scan(K.linear(np.asarray(a), np.asarray(b)), la, lb, barrier.grid, dtype)  # type: ignore[union-attr]
+    scans = [Scan(K.linear(np.asarray(a), np.asarray(b)), la, lb, barrier.grid, precision)  # type: ignore[union-attr]
              for a, b, la, lb in entries]  # fmt: skip
     evaluate_stage(lf, scans, all_levels=True)
     out = []

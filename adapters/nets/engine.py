@@ -335,12 +335,18 @@ class Engine:
         return out
 
     def _run_load(self, chunk: Tensor, X: Tensor, layer: str | None) -> Tensor:
+        """One point at a time written into the engine's model, which is put back at its
+        own point afterwards (``space.vector()`` stays the model's point)."""
+        home = self.space.vector(self.model)
         outs = []
-        for theta in chunk:
-            self.space.load(self.model, theta)
-            if self.space.buffers == "recompute":
-                recompute_bn_stats(self.model, self.calibration)
-            outs.append(self._call(lambda: self.model(X), layer))
+        try:
+            for theta in chunk:
+                self.space.load(self.model, theta)
+                if self.space.buffers == "recompute":
+                    recompute_bn_stats(self.model, self.calibration)
+                outs.append(self._call(lambda: self.model(X), layer))
+        finally:
+            self.space.load(self.model, home)
         return torch.stack(outs)
 
     def _run_functional(self, chunk: Tensor, X: Tensor, layer: str | None) -> Tensor:

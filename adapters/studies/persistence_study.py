@@ -26,6 +26,7 @@ from the cached diagrams. See ``docs/persistence.md``, section "The study".
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -35,7 +36,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from adapters.constructions.persistence import (
     grid_persistence,
@@ -43,7 +43,7 @@ from adapters.constructions.persistence import (
     total_persistence,
 )
 from adapters.nets.sampling import Bias, ball_samples, evaluate, plane_grid
-from adapters.runtime.executor import Executor, WorkItem, built, run_items
+from adapters.runtime.executor import Executor, LocalExecutor, WorkItem, built, run_items
 from adapters.runtime.store import Store, digest
 
 #: the paper's fit (CIFAR-10, 50 ResNet-18s)
@@ -356,10 +356,7 @@ def persistence_study(
     settings = settings or StudySettings()
     if len({n.name for n in networks}) != len(networks):
         raise ValueError("network names must be unique")
-    if executor is not None:
-        landscapes = _landscapes_on(executor, networks, engine_factory, settings, cache, progress)
-    else:
-        landscapes = _landscapes_here(networks, engine_factory, settings, cache, progress)
+    landscapes = _landscapes(executor, networks, engine_factory, settings, cache, progress)
     names = [n.name for n in networks]
     gaps = np.array([float(n.gap) for n in networks])
     result = StudyResult(settings, names, gaps, landscapes)
@@ -381,58 +378,43 @@ def _landscape_key(net_key: str, settings: StudySettings, radius: float) -> str:
     return "persistence/" + digest(net_key, settings.landscape_key(), radius)
 
 
-def _landscapes_here(networks, engine_factory, settings, cache, progress):
-    """Every landscape in this process, one engine alive at a time."""
-    landscapes: dict[tuple[str, float], Landscape] = {}
-    tasks = [(net, r) for net in networks for r in settings.radii]
-    bar = tqdm(tasks, desc="landscapes", disable=not progress)
-    current, eng, net_key = None, None, ""
-    for net, r in bar:
-        bar.set_postfix_str(f"{net.name} r={r:g}")
-        if current != net.name:  # one engine alive at a time
-            current, eng = net.name, engine_factory(net.model)
-            net_key = _net_key(eng)
-        key = _landscape_key(net_key, settings, r)
-        stored = cache.get(key) if cache is not None else None
-        if stored is None:
-            land = measure_landscape(eng, settings, r)
-            if cache is not None:
-                cache.put(key, land.to_json())
-        else:
-            land = Landscape.from_json(stored)
-        landscapes[(net.name, r)] = land
-    return landscapes
-
-
-def _landscapes_on(executor, networks, engine_factory, settings, cache, progress):
-    """Every landscape as a work item on ``executor`` (keys: the cache keys)."""
-    missing = [n.name for n in networks if n.recipe is None]
-    if missing:
-        raise ValueError(f"networks {missing} have no recipe: an executor rebuilds each "
-                         "network's engine in its workers from StudyNetwork.recipe")  # fmt: skip
+def _landscapes(executor, networks, engine_factory, settings, cache, progress):
+    """Every landscape as a work item (keys: the cache keys) run by ``executor``, the
+    in-process one by default. A network's engine is rebuilt where its items run: from
+    its ``recipe`` when it has one, else (in this process only) by ``engine_factory``; an
+    item's engine lives while the item runs."""
+    if executor is not None:
+        missing = [n.name for n in networks if n.recipe is None]
+        if missing:
+            raise ValueError(f"networks {missing} have no recipe: an executor rebuilds "
+                             "each network's engine in its workers from StudyNetwork.recipe")
     items, where = [], {}
     spec = asdict(settings)
     for net in networks:
         net_key = _net_key(engine_factory(net.model))
-        fn, args = net.recipe  # type: ignore[misc]
+        if net.recipe is not None:
+            fn, args = net.recipe
+            make = functools.partial(built, fn, json.dumps(list(args)))
+        else:
+            make = functools.partial(engine_factory, net.model)
         for r in settings.radii:
             key = _landscape_key(net_key, settings, r)
-            items.append(WorkItem(key, landscape_item, (fn, list(args), spec, r, net_key)))
+            items.append(WorkItem(key, landscape_item, (make, spec, r, net_key)))
             where[key] = (net.name, r)
-    done = run_items(items, executor, cache, progress, desc="landscapes")
+    runner = executor if executor is not None else LocalExecutor(0, threads=None)
+    done = run_items(items, runner, cache, progress, desc="landscapes")
     return {where[k]: Landscape.from_json(v) for k, v in done.items()}
 
 
-def landscape_item(fn: Callable[..., Any], args: list, settings: dict[str, Any], radius: float,
+def landscape_item(make: Callable[[], Any], settings: dict[str, Any], radius: float,
                    net_key: str) -> dict[str, Any]:  # fmt: skip
-    """The work item of :func:`persistence_study` on an executor: the landscape of the
-    engine ``fn(*args)`` (built once per worker) at ``radius``, as JSON. ``net_key``
-    (parameters and data) must match that engine: a recipe that rebuilds another network
-    is refused."""
-    engine = built(fn, json.dumps(args))
+    """The work item of :func:`persistence_study`: the landscape of the engine ``make()``
+    at ``radius``, as JSON. ``net_key`` (parameters and data) must match that engine: a
+    recipe that rebuilds another network is refused."""
+    engine = make()
     if _net_key(engine) != net_key:
-        raise ValueError(f"recipe {fn.__qualname__} rebuilt a different network or data set "
-                         "than the engine factory gave")  # fmt: skip
+        raise ValueError("the recipe rebuilt a different network or data set than the "
+                         "engine factory gave")  # fmt: skip
     spec = dict(settings)
     spec["radii"] = tuple(spec["radii"])
     return measure_landscape(engine, StudySettings(**spec), radius).to_json()

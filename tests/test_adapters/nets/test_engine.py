@@ -280,3 +280,15 @@ def test_cuda_paths_equal_cpu_float64() -> None:
     gpu = Engine(cnn, X2, y, space=space, device="cuda")
     assert gpu.strategy == "vmap"
     torch.testing.assert_close(gpu.loss(pts2).cpu().double(), cpu, rtol=0, atol=1e-4)
+
+
+def test_evaluating_points_leaves_the_engines_own_point_in_place() -> None:
+    """The one-point-at-a-time strategy writes each point into the engine's model; the
+    model's own point (the centre of a landscape, part of a stored key) is restored."""
+    torch.manual_seed(0)
+    X, y = torch.randn(40, 3), torch.randn(40, 1)
+    for strategy in ("load", "functional"):
+        e = Engine(nn.Linear(3, 1), X, y, loss_fn=F.mse_loss, strategy=strategy)
+        home = e.space.vector().clone()
+        e.loss(torch.randn(4, e.space.n))
+        assert torch.equal(e.space.vector(), home), strategy
