@@ -27,7 +27,7 @@ _API = {
     "are_homotopic": "adapters.constructions.homotopy",
     "homotopy_classes": "adapters.constructions.class_search",
     "landscape_persistence": "adapters.constructions.persistence",
-    "total_persistence": "adapters.constructions.persistence",
+    "total_persistence": "adapters.constructions.diagrams",
     "pullback_transfer": "adapters.constructions.transfer",
     "limit_preservation_probe": "adapters.constructions.multitask",
 }

@@ -38,17 +38,10 @@ from torch import Tensor, nn
 
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction
-from adapters.nets.params import BufferPolicy, ParamSpace
+from adapters.nets.params import BufferPolicy, ParamSpace, to_numpy
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
 from catcore.instances.paths import Path, Paths
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """A float64 numpy copy of a tensor, array or sequence."""
-    if isinstance(x, Tensor):
-        return x.detach().cpu().to(torch.float64).numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 class Param(Paths):

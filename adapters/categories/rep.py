@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from adapters.categories.param import to_numpy
+from adapters.nets.params import to_numpy
 from catcore.equality import Tolerance
 from catcore.errors import MorphismError
 from catcore.instances.paths import Path, Paths

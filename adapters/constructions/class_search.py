@@ -35,10 +35,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from adapters.constructions.barrier import decide_scan
 from adapters.constructions.barrier_scan import (
     DEFAULT,
-    Barrier,
     BarrierSettings,
     Scan,
     evaluate_stage,
@@ -46,12 +44,13 @@ from adapters.constructions.barrier_scan import (
 from adapters.constructions.exact_pairs import all_pairs, loss_id
 from adapters.constructions.homotopy import Aligner, Classes, _check_eps
 from adapters.constructions.linkage import UnionFind, single_linkage
-from adapters.nets.alignment import Permutation, WeightMatching
+from adapters.constructions.pair_tests import PairTests
+from adapters.nets.alignment import WeightMatching
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction, as_vector
 from adapters.nets.params import ParamSpace, stat_modules
 from adapters.runtime.executor import Executor
-from adapters.runtime.store import Store, digest, tensor_digest
+from adapters.runtime.store import Store, tensor_digest
 from catcore.instances.paths import Path, Paths
 
 __all__ = ["homotopy_classes"]
@@ -91,100 +90,6 @@ def _as_points(points: Any, lf: LossFunction) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- the search
-class _Tester:
-    """Pair tests with storage: candidates ``"plain"`` and (optionally) ``"aligned"``.
-
-    Every pair is oriented canonically, ``(u, v)`` with ``hash_u <= hash_v``, so that a
-    stored result means the same curve whichever order the points come in. A candidate is
-    a straight segment of ``category`` (Param), the morphism its barrier is computed
-    along; the segments of links are kept (``links``): a witness composes them.
-    """
-
-    def __init__(self, lf, pts, losses, hashes, eps, settings, store, lid, aligner, category):
-        self.lf, self.pts, self.losses, self.hashes = lf, pts, losses, hashes
-        self.category: Paths = category
-        self.points64 = pts.detach().cpu().to(torch.float64).numpy()
-        self.links: dict[tuple[int, int, str], Path] = {}
-        self.eps, self.settings, self.store, self.lid = eps, settings, store, lid
-        self.aligner = aligner
-        self.perms: dict[tuple[int, int], Permutation] = {}
-        self.kinds = ["plain"] + (["aligned"] if aligner is not None else [])
-        self.results: dict[tuple[int, int], dict[str, dict]] = {}
-        self.item_evaluations = 0  # spent in work items (exact mode)
-        self.reused: set[tuple[int, int]] = set()
-        keys = ("grid", "tol", "peaks", "max_evals")
-        self.barrier = BarrierSettings(**{k: settings[k] for k in keys})
-        base = self.barrier.to_json()
-        self.exact_mode = digest("exact", base)
-        self.decide_mode = digest("decide", base, eps)
-        align_id = getattr(aligner, "id", None) if aligner is not None else None
-        if aligner is not None and store is not None and align_id is None:
-            raise ValueError("a stored aligned run needs an aligner with an `id` string")
-        self.kind_id = {"plain": "plain", "aligned": f"aligned:{align_id}"}
-
-    def orient(self, i: int, j: int) -> tuple[int, int]:
-        return (i, j) if (self.hashes[i], i) <= (self.hashes[j], j) else (j, i)
-
-    def key(self, u: int, v: int, kind: str, mode: str) -> str:
-        return f"homotopy/{self.lid}/{mode}/{self.hashes[u]}/{self.hashes[v]}/{self.kind_id[kind]}"
-
-    def stored(self, u: int, v: int, kind: str, exact: bool) -> dict | None:
-        if self.store is None:
-            return None
-        hit = self.store.get(self.key(u, v, kind, self.exact_mode))
-        if hit is None and not exact:
-            hit = self.store.get(self.key(u, v, kind, self.decide_mode))
-        return hit
-
-    def perm(self, u: int, v: int) -> Permutation:
-        if (u, v) not in self.perms:
-            assert self.aligner is not None
-            self.perms[(u, v)] = self.aligner(self.pts[u], self.pts[v])
-        return self.perms[(u, v)]
-
-    def target(self, u: int, v: int, kind: str) -> Tensor:
-        """The end of the candidate segment from ``u``: ``v``, or ``pi(v)`` aligned to ``u``."""
-        return self.pts[v] if kind == "plain" else self.perm(u, v)(self.pts[v])
-
-    def segment(self, u: int, v: int, kind: str) -> Path:
-        """The candidate morphism ``theta_u -> target``, a straight segment of Param."""
-        end = self.points64[v] if kind == "plain" else self.perm(u, v)(self.points64[v])
-        return self.category.linear(self.points64[u], end)
-
-    def scan(self, u: int, v: int, kind: str) -> Scan:
-        return Scan(self.segment(u, v, kind), self.losses[u], self.losses[v], self.barrier.grid,
-                    self.pts.dtype)  # fmt: skip
-
-    def record(self, u: int, v: int, kind: str, r: Barrier, exact: bool) -> dict:
-        summary = {"height": r.height, "t": r.t, "status": r.status,
-                   "evaluations": r.evaluations}  # fmt: skip
-        if self.store is not None:
-            mode = self.exact_mode if exact else self.decide_mode
-            self.store.put(self.key(u, v, kind, mode), summary)
-        self.results.setdefault((u, v), {})[kind] = summary
-        if r.path is not None and self.connected(summary):
-            self.links[(u, v, kind)] = r.path
-        return summary
-
-    def reuse(self, u: int, v: int, kind: str, summary: dict) -> None:
-        self.results.setdefault((u, v), {})[kind] = summary
-        self.reused.add((u, v))
-
-    def connected(self, summary: dict) -> bool:
-        return summary["status"] != "above" and summary["height"] <= self.eps
-
-    def finish(self, scan: Scan) -> Barrier:
-        if not scan.coarse_done:
-            evaluate_stage(self.lf, [scan], all_levels=True)
-        return decide_scan(self.lf, scan, self.eps, self.barrier)
-
-    def full(self, u: int, v: int, kind: str) -> dict:
-        """A complete decision on one candidate (stored result if there is one)."""
-        hit = self.stored(u, v, kind, exact=False)
-        if hit is not None:
-            self.reuse(u, v, kind, hit)
-            return hit
-        return self.record(u, v, kind, self.finish(self.scan(u, v, kind)), exact=False)
 
 
 def _pair_order(pts: Tensor, order: str) -> list[tuple[int, int]]:
@@ -205,7 +110,7 @@ def _progress(total: int, progress: bool | None) -> Any:
     return tqdm(total=total, desc="barriers", unit="pair", disable=not show)
 
 
-def _pruned(t: _Tester, order: list[tuple[int, int]], N: int, batch: int, bar: Any) -> None:
+def _pruned(t: PairTests, order: list[tuple[int, int]], N: int, batch: int, bar: Any) -> None:
     """Union-find search in rounds (module docstring)."""
     uf = UnionFind(N)
     queue: Iterator[tuple[int, int]] = iter(order)
@@ -240,7 +145,7 @@ def _take(it: Iterator, k: int) -> Iterator:
             return
 
 
-def _apply_stored(t: _Tester, u: int, v: int) -> bool | None:
+def _apply_stored(t: PairTests, u: int, v: int) -> bool | None:
     """``True``/``False`` when stored results decide the pair, ``None`` when work is left."""
     for kind in t.kinds:
         hit = t.stored(u, v, kind, exact=False)
@@ -252,7 +157,7 @@ def _apply_stored(t: _Tester, u: int, v: int) -> bool | None:
     return False
 
 
-def _screen(t: _Tester, pairs: list[tuple[int, int]]) -> list[tuple[tuple[int, int], str, Scan]]:
+def _screen(t: PairTests, pairs: list[tuple[int, int]]) -> list[tuple[tuple[int, int], str, Scan]]:
     """Midpoint probes, batched per candidate kind; a candidate above ``eps`` at its
     midpoint is recorded as failed and the pair moves on to its next kind. Returns the
     survivors (pair, kind, scan), lowest midpoint excess first."""
@@ -283,7 +188,7 @@ def _screen(t: _Tester, pairs: list[tuple[int, int]]) -> list[tuple[tuple[int, i
     return [(p, kind, scan) for p, kind, scan, _ in survivors]
 
 
-def _complete(t: _Tester, u: int, v: int, kind: str, scan: Scan | None) -> bool:
+def _complete(t: PairTests, u: int, v: int, kind: str, scan: Scan | None) -> bool:
     """Finish the surviving candidate, then later kinds if it fails."""
     kinds = t.kinds[t.kinds.index(kind) :]
     for k, name in enumerate(kinds):
@@ -298,7 +203,7 @@ def _complete(t: _Tester, u: int, v: int, kind: str, scan: Scan | None) -> bool:
     return False
 
 
-def _graph(t: _Tester, N: int) -> nx.Graph:
+def _graph(t: PairTests, N: int) -> nx.Graph:
     G = nx.Graph()
     G.add_nodes_from((i, {"loss": float(t.losses[i])}) for i in range(N))
     for (u, v), res in t.results.items():
@@ -372,7 +277,7 @@ def homotopy_classes(
     hashes = [tensor_digest(p) for p in pts]
     losses = _point_losses(lf, pts, hashes, store, loss_key)
     config = {**settings.to_json(), "order": order, "batch": batch or N}
-    tester = _Tester(lf, pts, losses, hashes, eps, config, store, loss_key, aligner, K)
+    tester = PairTests(lf, pts, losses, hashes, eps, config, store, loss_key, aligner, K)
     pairs = _pair_order(pts, order)
     with _progress(len(pairs), progress) as bar:
         if exact:
@@ -396,7 +301,7 @@ def homotopy_classes(
     )  # fmt: skip
 
 
-def _links(t: _Tester, G: nx.Graph) -> dict[tuple[int, int], Path]:
+def _links(t: PairTests, G: nx.Graph) -> dict[tuple[int, int], Path]:
     """The segment of every link, oriented ``(u, v)`` as tested: the morphism whose
     barrier was found to be at most ``eps`` (built again for links read from the store)."""
     out = {}

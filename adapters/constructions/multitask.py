@@ -29,108 +29,29 @@ Vect over Q): the float weights and inputs are read as the rationals they are.
 
 from __future__ import annotations
 
-import copy
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import sympy
-import torch
-import torch.nn.functional as F_
-from torch import Tensor, nn
-from torch.func import functional_call, jacrev
+from torch import Tensor
 
-from adapters.nets.params import ParamSpace
+from adapters.constructions.linearization import (
+    Linearization,
+    block_of,
+    linearize,
+    linearize_exact,
+)
+from adapters.constructions.multitask_model import SHARED, TRUNK, MultiTaskModel
 from catcore.functor import Functor
 from catcore.instances.poset import Leq, Poset
 from catcore.instances.vect import LinearMap, NumericVectCategory, Space, VectQ, VectR
 from catcore.limits import Diagram, Limit, Preservation, preservation
 
-SHARED = "shared"
-TRUNK = "trunk"
-
 # -- the model ---------------------------------------------------------------------------
-
-
-class MultiTaskModel(nn.Module):
-    """A trunk (``nn.Sequential``) and one head per task.
-
-    ``reads[task]`` names the trunk child whose output the task's head reads (default
-    ``""``: the trunk's output). The shared representation is always the trunk's output.
-    ``forward(x)`` returns ``{task: logits}``; ``forward(x, readouts=True)`` returns
-    ``{"shared": trunk output, "out:<task>": logits}``.
-    """
-
-    def __init__(
-        self,
-        trunk: nn.Sequential,
-        heads: Mapping[str, nn.Module],
-        reads: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__()
-        if not isinstance(trunk, nn.Sequential):
-            raise TypeError(f"trunk must be an nn.Sequential, got {type(trunk).__name__}")
-        if len(heads) < 1:
-            raise ValueError("a multi-task model needs at least one head")
-        self.trunk = trunk
-        self.heads = nn.ModuleDict(dict(heads))
-        self.reads = {t: "" for t in heads} | dict(reads or {})
-        children = set(trunk._modules)
-        bad = {t: r for t, r in self.reads.items() if t not in heads or (r and r not in children)}
-        if bad:
-            raise ValueError(
-                f"bad reads {bad}: tasks are {list(heads)}, trunk children {sorted(children)}"
-            )
-
-    @property
-    def tasks(self) -> list[str]:
-        return list(self.heads)
-
-    def forward(self, x: Tensor, readouts: bool = False) -> dict[str, Tensor]:
-        taps: dict[str, Tensor] = {}
-        for name, layer in self.trunk.named_children():
-            x = layer(x)
-            taps[name] = x
-        taps[""] = x
-        outs = {t: head(taps[self.reads[t]]) for t, head in self.heads.items()}
-        if not readouts:
-            return outs
-        return {SHARED: x, **{f"out:{t}": o for t, o in outs.items()}}
-
-
-def multitask_mlp(
-    in_features: int = 64,
-    hidden: Sequence[int] = (32, 16),
-    tasks: Mapping[str, int] | None = None,
-    read: str = "",
-    seed: int = 0,
-) -> MultiTaskModel:
-    """Trunk ``Linear -> ReLU`` per hidden width; a ``Linear`` head per task reading the
-    trunk child ``read`` (``""``: the trunk output). Initialized under ``seed`` (the global
-    torch random state is left as it was)."""
-    tasks = dict(tasks or {"digit": 10, "parity": 2})
-    widths = [in_features, *hidden]
-    width = {"": widths[-1]}
-    width.update({str(2 * i + k): widths[i + 1] for i in range(len(hidden)) for k in (0, 1)})
-    if read not in width:
-        raise ValueError(f"read must be '' or a trunk child in {sorted(width)[1:]}, got {read!r}")
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        trunk = nn.Sequential(*layers)
-        heads = {t: nn.Linear(width[read], c) for t, c in tasks.items()}
-    return MultiTaskModel(trunk, heads, {t: read for t in tasks})
-
-
-def multitask_loss(outputs: Mapping[str, Tensor], targets: Mapping[str, Tensor]) -> Tensor:
-    """Sum over tasks of the mean cross-entropy."""
-    return sum(F_.cross_entropy(outputs[t], targets[t]) for t in targets)
 
 
 def parameter_pullback(model: MultiTaskModel, category: NumericVectCategory = VectR) -> Limit:
@@ -157,189 +78,7 @@ def parameter_pullback(model: MultiTaskModel, category: NumericVectCategory = Ve
 # -- linearization -----------------------------------------------------------------------
 
 
-def block_of(param_name: str) -> str:
-    """``trunk`` for trunk parameters, ``head:<task>`` for ``heads.<task>.*``."""
-    first, rest = param_name.split(".", 1)
-    if first == "trunk":
-        return TRUNK
-    if first == "heads":
-        return "head:" + rest.split(".", 1)[0]
-    raise ValueError(f"parameter {param_name!r} belongs to neither the trunk nor a head")
-
-
-@dataclass(frozen=True)
-class Linearization:
-    """Jacobian blocks of a multi-task model's readouts at one parameter point.
-
-    ``jac[(readout, block)]`` is ``(rows of the readout) x (parameters of the block)``,
-    float64 (numeric) or Fraction objects (exact); missing pairs are zero. ``deps[r]`` is
-    the set of blocks readout ``r`` depends on; ``rows``/``cols`` give the sizes.
-    """
-
-    readouts: tuple[str, ...]
-    blocks: tuple[str, ...]
-    deps: Mapping[str, frozenset[str]]
-    rows: Mapping[str, int]
-    cols: Mapping[str, int]
-    jac: Mapping[tuple[str, str], np.ndarray]
-    exact: bool
-
-    def readouts_of(self, S: frozenset[str]) -> list[str]:
-        """Readouts that depend on blocks of ``S`` only."""
-        return [r for r in self.readouts if self.deps[r] <= S]
-
-    def matrix(self, rows: Sequence[str], blocks: Sequence[str]) -> Any:
-        """The block matrix ``[jac[r, b]]`` (numpy float64, or sympy with Rational entries)."""
-        dtype = object if self.exact else np.float64
-        zero = Fraction(0) if self.exact else 0.0
-        parts = [
-            [self.jac.get((r, b), np.full((self.rows[r], self.cols[b]), zero, dtype=dtype))
-             for b in blocks]
-            for r in rows
-        ]  # fmt: skip
-        total_r = sum(self.rows[r] for r in rows)
-        total_c = sum(self.cols[b] for b in blocks)
-        m = np.block(parts) if rows and blocks else np.zeros((total_r, total_c), dtype=dtype)
-        m = m.reshape(total_r, total_c)
-        return _to_sympy(m) if self.exact else m
-
-    def of(self, S: frozenset[str]) -> Any:
-        """``J_S``: readouts of ``S`` against the blocks of ``S`` (in the fixed orders)."""
-        return self.matrix(self.readouts_of(S), [b for b in self.blocks if b in S])
-
-
-def _to_sympy(m: np.ndarray) -> sympy.Matrix:
-    rows, cols = m.shape
-    return sympy.Matrix(rows, cols, [sympy.Rational(x.numerator, x.denominator) for x in m.flat])
-
-
-def _deps(model: MultiTaskModel) -> dict[str, frozenset[str]]:
-    deps = {SHARED: frozenset({TRUNK})}
-    deps.update({f"out:{t}": frozenset({TRUNK, f"head:{t}"}) for t in model.tasks})
-    return deps
-
-
-def _blocks(model: MultiTaskModel) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name, _ in model.named_parameters():
-        out.setdefault(block_of(name), []).append(name)
-    return out
-
-
-def linearize(model: MultiTaskModel, X: Tensor, point: Tensor | None = None) -> Linearization:
-    """Jacobians of every readout with respect to every parameter block, by
-    :func:`torch.func.jacrev` in float64, at the model's parameters or at ``point`` (a flat
-    vector in :class:`~adapters.nets.params.ParamSpace` order). ``X``: probe inputs ``(N, ...)``.
-    The model is evaluated in eval mode; it must hold no running statistics.
-    """
-    work = copy.deepcopy(model).to(torch.float64).eval()
-    space = ParamSpace(work)
-    params = space.unflatten(space.vector() if point is None else point.to(torch.float64))
-    X64 = X.to(torch.float64)
-
-    def readouts(p: dict[str, Tensor]) -> dict[str, Tensor]:
-        return functional_call(work, p, (X64,), {"readouts": True})
-
-    with torch.no_grad():
-        shapes = {k: v.shape for k, v in readouts(params).items()}
-    jac = jacrev(readouts)(dict(params))
-    blocks = _blocks(work)
-    out: dict[tuple[str, str], np.ndarray] = {}
-    for r, per_param in jac.items():
-        n_rows = int(np.prod(shapes[r]))
-        for b, names in blocks.items():
-            mats = [per_param[n].reshape(n_rows, -1) for n in names]
-            m = torch.cat(mats, dim=1).detach().numpy()
-            if np.any(m):
-                out[(r, b)] = m
-    return _linearization(model, shapes, blocks, params, out, exact=False)
-
-
-def _linearization(model, shapes, blocks, params, jac, exact: bool) -> Linearization:
-    deps = _deps(model)
-    readouts = (SHARED, *(f"out:{t}" for t in model.tasks))
-    return Linearization(
-        readouts=readouts,
-        blocks=(TRUNK, *(f"head:{t}" for t in model.tasks)),
-        deps=deps,
-        rows={r: int(np.prod(shapes[r])) for r in readouts},
-        cols={b: sum(params[n].numel() for n in names) for b, names in blocks.items()},
-        jac=jac,
-        exact=exact,
-    )
-
-
 # -- exact forward-mode differentiation over Q -----------------------------------------
-
-
-def _fractions(t: Tensor) -> np.ndarray:
-    """A float tensor as an object array of the rationals its entries are (exact)."""
-    flat = [Fraction(float(v)) for v in t.detach().to(torch.float64).reshape(-1).tolist()]
-    return np.array(flat, dtype=object).reshape(tuple(t.shape))
-
-
-def _exact_layer(layer: nn.Module, prefix: str, v, T, offsets: Mapping[str, int]):
-    """Value ``v`` (N, d) and tangents ``T`` (n, N, d) through one layer, exactly."""
-    if isinstance(layer, nn.Linear):
-        W = _fractions(layer.weight)
-        v_new = v @ W.T
-        T_new = T @ W.T
-        out_f, in_f = W.shape
-        w0 = offsets[prefix + "weight"]
-        for i, j in itertools.product(range(out_f), range(in_f)):
-            T_new[w0 + i * in_f + j, :, i] += v[:, j]
-        if layer.bias is not None:
-            v_new = v_new + _fractions(layer.bias)
-            b0 = offsets[prefix + "bias"]
-            for i in range(out_f):
-                T_new[b0 + i, :, i] += 1
-        return v_new, T_new
-    if isinstance(layer, nn.ReLU):
-        mask = np.vectorize(lambda z: z > 0, otypes=[bool])(v)
-        return np.where(mask, v, Fraction(0)), np.where(mask[None], T, Fraction(0))
-    if isinstance(layer, nn.Identity):
-        return v, T
-    if isinstance(layer, nn.Sequential):
-        for name, sub in layer.named_children():
-            v, T = _exact_layer(sub, f"{prefix}{name}.", v, T, offsets)
-        return v, T
-    supported = "Linear, ReLU, Identity and Sequential"
-    raise TypeError(f"exact linearization supports {supported}, got {type(layer).__name__}")
-
-
-def linearize_exact(model: MultiTaskModel, X: Tensor) -> Linearization:
-    """Exact Jacobians over Q by forward-mode differentiation (no torch autograd).
-
-    For trunks and heads built from ``nn.Linear``, ``nn.ReLU`` (derivative 0 at 0, as in
-    torch) and ``nn.Identity``. Every float weight and input is read as the rational it is;
-    with small dyadic weights the numbers are the hand-derivable ones. Small models only:
-    the cost grows with (parameters x probe size x width).
-    """
-    params = dict(model.named_parameters())
-    offsets, n = {}, 0
-    for name, p in params.items():
-        offsets[name], n = n, n + p.numel()
-    v = _fractions(X.reshape(X.shape[0], -1))
-    T = np.full((n, *v.shape), Fraction(0), dtype=object)
-    taps = {}
-    for name, layer in model.trunk.named_children():
-        v, T = _exact_layer(layer, f"trunk.{name}.", v, T, offsets)
-        taps[name] = (v, T)
-    taps[""] = (v, T)
-    values = {SHARED: (v, T)}
-    for t, head in model.heads.items():
-        values[f"out:{t}"] = _exact_layer(head, f"heads.{t}.", *taps[model.reads[t]], offsets)
-    blocks = _blocks(model)
-    shapes = {r: val.shape for r, (val, _) in values.items()}
-    jac: dict[tuple[str, str], np.ndarray] = {}
-    for r, (_, tang) in values.items():
-        flat = tang.reshape(n, -1).T  # rows: readout entries (row-major), cols: parameters
-        for b, names in blocks.items():
-            cols = [i for nm in names for i in range(offsets[nm], offsets[nm] + params[nm].numel())]
-            m = flat[:, cols]
-            if any(x != 0 for x in m.flat):
-                jac[(r, b)] = m
-    return _linearization(model, shapes, blocks, params, jac, exact=True)
 
 
 # -- the linearized functor ----------------------------------------------------------------

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import torch
@@ -32,12 +31,9 @@ from ripser import ripser
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from adapters.constructions.diagrams import PersistenceDiagram
 from adapters.constructions.linkage import UnionFind
-
-#: A persistence diagram: an ``(m, 2)`` array of (birth, death) loss values (not a catcore
-#: :class:`~catcore.diagram.Diagram`, which is a functor from a shape).
-PersistenceDiagram = np.ndarray
-Essential = Literal["exclude", "cap"]
+from adapters.nets.params import to_numpy
 
 #: below this many coordinates the kNN search uses a k-d tree, above it brute force
 KDTREE_MAX_DIM = 16
@@ -46,20 +42,8 @@ _MAX_RANKS = 2**24
 
 
 # -- input --------------------------------------------------------------------------------
-def _to_numpy(x: object, name: str) -> np.ndarray:
-    """A float64 numpy copy of an array, a tensor or a nested sequence."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().to(torch.float64).numpy()
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        kind = type(x).__name__
-        raise TypeError(f"{name} must be a numeric array or tensor, got {kind}") from exc
-    return arr
-
-
 def _values(values: object, name: str = "values") -> np.ndarray:
-    v = _to_numpy(values, name)
+    v = to_numpy(values, name)
     if v.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one value per point), got shape {v.shape}")
     bad = np.flatnonzero(~np.isfinite(v))
@@ -69,7 +53,7 @@ def _values(values: object, name: str = "values") -> np.ndarray:
 
 
 def _points(points: object, n: int | None = None) -> np.ndarray:
-    X = _to_numpy(points, "points")
+    X = to_numpy(points, "points")
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
@@ -363,7 +347,7 @@ def grid_persistence(
 
     Returns ``[H0]`` or ``[H0, H1]``; there is no H2 for a planar grid.
     """
-    Z = _to_numpy(values_2d, "values_2d")
+    Z = to_numpy(values_2d, "values_2d")
     if Z.ndim != 2 or Z.size == 0:
         raise ValueError(f"values_2d must be a non-empty 2-D array, got shape {Z.shape}")
     maxdim = _maxdim(maxdim)
@@ -389,94 +373,5 @@ def _grid_h1(Z: np.ndarray, v: np.ndarray, E: np.ndarray, connectivity: int) -> 
 
 
 # -- summaries and comparisons ------------------------------------------------------------------
-def _diagram(diagram: object) -> np.ndarray:
-    D = _to_numpy(diagram, "diagram")
-    if D.size == 0:
-        return np.zeros((0, 2))
-    if D.ndim != 2 or D.shape[1] != 2:
-        raise ValueError(f"a diagram is an (m, 2) array of (birth, death) rows, got {D.shape}")
-    if np.isnan(D).any() or np.isinf(D[:, 0]).any():
-        raise ValueError("a diagram must have finite births and no NaN")
-    if np.any(D[:, 1] < D[:, 0]):
-        raise ValueError("a diagram has a pair with death < birth")
-    return D
 
 
-def _essential(D: np.ndarray, essential: Essential, cap: float | None) -> np.ndarray:
-    """The diagram with essential pairs removed (``"exclude"``) or their death set to
-    ``cap`` (``"cap"``)."""
-    if essential == "exclude":
-        return D[np.isfinite(D[:, 1])]
-    if essential != "cap":
-        raise ValueError(f"essential must be 'exclude' or 'cap', got {essential!r}")
-    if cap is None or not math.isfinite(cap):
-        raise ValueError(f"essential='cap' needs a finite cap (the sampled maximum), got {cap!r}")
-    D = D.copy()
-    inf = ~np.isfinite(D[:, 1])
-    if np.any(D[inf, 0] > cap):
-        raise ValueError(f"cap={cap} is below the birth of an essential class")
-    D[inf, 1] = cap
-    return D
-
-
-def total_persistence(
-    diagram: object, p: float = 1.0, *, essential: Essential = "exclude", cap: float | None = None
-) -> float:
-    """Total persistence ``sum (death - birth)^p`` over the pairs of one diagram (Def 6.2).
-
-    Essential classes (``inf`` death) have no finite persistence. ``essential="exclude"``
-    (default) leaves them out: the sum is over finite pairs only, so a landscape sampled
-    inside a single basin has total H0 persistence 0. ``essential="cap"`` gives them death
-    ``cap`` (normally the largest sampled value): the H0 essential class then contributes
-    the sampled range ``max - min``, which carries depth information in that degenerate case.
-
-    >>> total_persistence([[0.0, np.inf], [0.5, 3.0], [1.0, 2.0]])
-    3.5
-    >>> total_persistence([[0.0, np.inf], [1.0, 2.0]], essential="cap", cap=4.0)
-    5.0
-    """
-    if not p > 0:
-        raise ValueError(f"p must be positive, got {p!r}")
-    D = _essential(_diagram(diagram), essential, cap)
-    return float(np.sum((D[:, 1] - D[:, 0]) ** p))
-
-
-def diagram_distance(
-    a: object,
-    b: object,
-    metric: Literal["bottleneck", "wasserstein"] = "bottleneck",
-    *,
-    essential: Essential = "exclude",
-    cap: float | None = None,
-) -> float:
-    """Distance between two diagrams of the same dimension (persim).
-
-    ``"bottleneck"``: the L-infinity bottleneck distance; ``"wasserstein"``: persim's
-    1-Wasserstein distance (Euclidean ground metric, optimal assignment; cubic in the
-    number of pairs). Essential classes are excluded, or capped at ``cap`` (use the same
-    cap for both diagrams, e.g. the larger of the two sampled maxima).
-    """
-    import persim
-
-    A = _essential(_diagram(a), essential, cap)
-    B = _essential(_diagram(b), essential, cap)
-    if metric == "bottleneck":
-        return float(persim.bottleneck(A, B))
-    if metric == "wasserstein":
-        return float(persim.wasserstein(A, B))
-    raise ValueError(f"metric must be 'bottleneck' or 'wasserstein', got {metric!r}")
-
-
-def compare_diagrams(
-    a: Sequence[object],
-    b: Sequence[object],
-    metric: Literal["bottleneck", "wasserstein"] = "bottleneck",
-    *,
-    essential: Essential = "exclude",
-    cap: float | None = None,
-) -> list[float]:
-    """:func:`diagram_distance` dimension by dimension for two lists of diagrams (e.g. the
-    landscapes of two networks); the lists must have the same length."""
-    if len(a) != len(b):
-        raise ValueError(f"diagram lists differ in length: {len(a)} and {len(b)} dimensions")
-    return [diagram_distance(x, y, metric, essential=essential, cap=cap) for x, y in zip(a, b)]

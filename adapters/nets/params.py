@@ -22,8 +22,9 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
@@ -228,3 +229,16 @@ def recompute_bn_stats(module: nn.Module, X: Tensor, batch_size: int | None = No
         for m, flag in was_training.items():
             m.train(flag)
     return module.eval()
+
+
+def to_numpy(x: Any, name: str = "value") -> np.ndarray:
+    """A float64 numpy copy of a tensor, an array or a nested sequence of numbers (``name``
+    is used in the error for anything else): how points and values cross from torch to
+    catcore's side."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().to(torch.float64).numpy()
+    try:
+        return np.array(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        kind = type(x).__name__
+        raise TypeError(f"{name} must be a numeric array or tensor, got {kind}") from exc

@@ -11,11 +11,8 @@ from typing import Any
 
 import torch
 
-from adapters.constructions.multitask import (
-    limit_preservation_probe,
-    multitask_loss,
-    multitask_mlp,
-)
+from adapters.constructions.multitask import limit_preservation_probe
+from adapters.constructions.multitask_model import multitask_loss, multitask_mlp
 from adapters.nets.data import digits
 from adapters.nets.metrics import accuracy_of
 from adapters.nets.training import train

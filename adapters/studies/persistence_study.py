@@ -37,11 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adapters.constructions.persistence import (
-    grid_persistence,
-    landscape_persistence,
-    total_persistence,
-)
+from adapters.constructions.diagrams import total_persistence
+from adapters.constructions.persistence import grid_persistence, landscape_persistence
 from adapters.nets.sampling import Bias, ball_samples, evaluate, plane_grid
 from adapters.runtime.executor import Executor, LocalExecutor, WorkItem, built, run_items
 from adapters.runtime.store import Store, digest

@@ -167,7 +167,8 @@ def _as_pairs(dgm) -> list[tuple[float, float]]:
     "def-6-2",
 )
 def piecewise_linear_pairs() -> Outcome:
-    from adapters.constructions.persistence import landscape_persistence, total_persistence
+    from adapters.constructions.diagrams import total_persistence
+    from adapters.constructions.persistence import landscape_persistence
 
     xs, ys = zip(*PL_KNOTS)
     x = np.linspace(0, 6, 601)

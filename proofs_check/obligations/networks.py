@@ -329,7 +329,8 @@ def transfer_squares() -> Outcome:
 def multitask_probe() -> Outcome:
     import torch
 
-    from adapters.constructions.multitask import limit_preservation_probe, multitask_mlp
+    from adapters.constructions.multitask import limit_preservation_probe
+    from adapters.constructions.multitask_model import multitask_mlp
 
     rows = []
     with single_thread():

@@ -23,7 +23,7 @@ from adapters.constructions.class_search import homotopy_classes
 from adapters.nets.data import digits
 from adapters.nets.engine import Engine
 from adapters.nets.models import mlp
-from adapters.studies.homotopy_study import ensemble_plan, train_ensemble
+from adapters.studies.ensemble import ensemble_plan, train_ensemble
 
 N_NETWORKS = 32
 EPS = 0.1

@@ -29,7 +29,7 @@ from adapters.nets.data import digits
 from adapters.nets.engine import Engine
 from adapters.runtime.executor import Executor
 from adapters.runtime.store import Store
-from adapters.studies.homotopy_study import digits_engine, ensemble_plan, train_ensemble
+from adapters.studies.ensemble import digits_engine, ensemble_plan, train_ensemble
 
 NETS, HIDDEN, STEPS, EPS, SEED = 16, (32,), 600, 0.1, 0
 REPEATS = 3

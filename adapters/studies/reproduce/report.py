@@ -138,7 +138,7 @@ def claims(results: dict[str, Any]) -> list[Row]:
 
 def figures(results: dict[str, Any], folder: Path) -> dict[str, Path]:
     """Write every figure the studies allow; returns ``{title: path}``."""
-    from adapters.studies.homotopy_study import plot_barrier_matrix, plot_dendrogram
+    from adapters.studies.homotopy_plots import plot_barrier_matrix, plot_dendrogram
     from adapters.studies.transfer_study import plot_transfer_study
 
     s, out = results["studies"], {}

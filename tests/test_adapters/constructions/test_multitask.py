@@ -16,16 +16,14 @@ from torch import nn
 
 from adapters.cli import UsageError
 from adapters.cli import limits as limits_cli
+from adapters.constructions.linearization import linearize, linearize_exact
 from adapters.constructions.multitask import (
-    MultiTaskModel,
     block_poset,
     limit_preservation_probe,
-    linearize,
-    linearize_exact,
     linearized_functor,
-    multitask_mlp,
     parameter_pullback,
 )
+from adapters.constructions.multitask_model import MultiTaskModel, multitask_mlp
 from adapters.nets.data import digits
 from catcore import check_examples
 from catcore.suites import functor_laws

@@ -18,17 +18,15 @@ from hypothesis import strategies as st
 from ripser import ripser
 from scipy import sparse
 
+from adapters.constructions.diagrams import compare_diagrams, diagram_distance, total_persistence
 from adapters.constructions.persistence import (
-    compare_diagrams,
     dedupe_edges,
-    diagram_distance,
     elder_rule_h0,
     graph_persistence,
     grid_edges,
     grid_persistence,
     knn_edges,
     landscape_persistence,
-    total_persistence,
 )
 
 

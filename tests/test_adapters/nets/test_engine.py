@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adapters.nets.engine import Engine, batched_cross_entropy, mlp_plan
+from adapters.nets.batched_path import batched_cross_entropy, mlp_plan
+from adapters.nets.engine import Engine
 from adapters.nets.models import cnn_bn, mlp, small_resnet
 from adapters.nets.params import ParamSpace, recompute_bn_stats
 

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from adapters.nets.data import synthetic_blobs
 from adapters.nets.models import cnn_bn, mlp
 from adapters.nets.params import ParamSpace
-from adapters.nets.training import Trajectory, train
+from adapters.nets.training import train
+from adapters.nets.trajectory import Trajectory
 
 
 def _blobs():

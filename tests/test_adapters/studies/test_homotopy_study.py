@@ -7,13 +7,9 @@ import json
 import pytest
 
 from adapters.runtime.store import Store
-from adapters.studies.homotopy_study import (
-    ensemble_plan,
-    homotopy_study,
-    plot_barrier_matrix,
-    plot_dendrogram,
-    spreads,
-)
+from adapters.studies.ensemble import ensemble_plan
+from adapters.studies.homotopy_plots import plot_barrier_matrix, plot_dendrogram
+from adapters.studies.homotopy_study import homotopy_study, spreads
 
 
 def test_plan_varies_hyperparameters_and_spawns_from_shared_prefixes() -> None:

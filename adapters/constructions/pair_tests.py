@@ -1,0 +1,111 @@
+"""The pair tests of a homotopy-class search: candidate segments of Param (plain, or to a
+permuted end), their barrier scans and decisions, and the stored results they reuse
+(``docs/homotopy.md``, "Classes"; the search is
+:mod:`adapters.constructions.class_search`)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from adapters.constructions.barrier import decide_scan
+from adapters.constructions.barrier_scan import Barrier, BarrierSettings, Scan, evaluate_stage
+from adapters.nets.alignment import Permutation
+from adapters.runtime.store import digest
+from catcore.instances.paths import Path, Paths
+
+
+class PairTests:
+    """Pair tests with storage: candidates ``"plain"`` and (optionally) ``"aligned"``.
+
+    Every pair is oriented canonically, ``(u, v)`` with ``hash_u <= hash_v``, so that a
+    stored result means the same curve whichever order the points come in. A candidate is
+    a straight segment of ``category`` (Param), the morphism its barrier is computed
+    along; the segments of links are kept (``links``): a witness composes them.
+    """
+
+    def __init__(self, lf, pts, losses, hashes, eps, settings, store, lid, aligner, category):
+        self.lf, self.pts, self.losses, self.hashes = lf, pts, losses, hashes
+        self.category: Paths = category
+        self.points64 = pts.detach().cpu().to(torch.float64).numpy()
+        self.links: dict[tuple[int, int, str], Path] = {}
+        self.eps, self.settings, self.store, self.lid = eps, settings, store, lid
+        self.aligner = aligner
+        self.perms: dict[tuple[int, int], Permutation] = {}
+        self.kinds = ["plain"] + (["aligned"] if aligner is not None else [])
+        self.results: dict[tuple[int, int], dict[str, dict]] = {}
+        self.item_evaluations = 0  # spent in work items (exact mode)
+        self.reused: set[tuple[int, int]] = set()
+        keys = ("grid", "tol", "peaks", "max_evals")
+        self.barrier = BarrierSettings(**{k: settings[k] for k in keys})
+        base = self.barrier.to_json()
+        self.exact_mode = digest("exact", base)
+        self.decide_mode = digest("decide", base, eps)
+        align_id = getattr(aligner, "id", None) if aligner is not None else None
+        if aligner is not None and store is not None and align_id is None:
+            raise ValueError("a stored aligned run needs an aligner with an `id` string")
+        self.kind_id = {"plain": "plain", "aligned": f"aligned:{align_id}"}
+
+    def orient(self, i: int, j: int) -> tuple[int, int]:
+        return (i, j) if (self.hashes[i], i) <= (self.hashes[j], j) else (j, i)
+
+    def key(self, u: int, v: int, kind: str, mode: str) -> str:
+        return f"homotopy/{self.lid}/{mode}/{self.hashes[u]}/{self.hashes[v]}/{self.kind_id[kind]}"
+
+    def stored(self, u: int, v: int, kind: str, exact: bool) -> dict | None:
+        if self.store is None:
+            return None
+        hit = self.store.get(self.key(u, v, kind, self.exact_mode))
+        if hit is None and not exact:
+            hit = self.store.get(self.key(u, v, kind, self.decide_mode))
+        return hit
+
+    def perm(self, u: int, v: int) -> Permutation:
+        if (u, v) not in self.perms:
+            assert self.aligner is not None
+            self.perms[(u, v)] = self.aligner(self.pts[u], self.pts[v])
+        return self.perms[(u, v)]
+
+    def target(self, u: int, v: int, kind: str) -> Tensor:
+        """The end of the candidate segment from ``u``: ``v``, or ``pi(v)`` aligned to ``u``."""
+        return self.pts[v] if kind == "plain" else self.perm(u, v)(self.pts[v])
+
+    def segment(self, u: int, v: int, kind: str) -> Path:
+        """The candidate morphism ``theta_u -> target``, a straight segment of Param."""
+        end = self.points64[v] if kind == "plain" else self.perm(u, v)(self.points64[v])
+        return self.category.linear(self.points64[u], end)
+
+    def scan(self, u: int, v: int, kind: str) -> Scan:
+        return Scan(self.segment(u, v, kind), self.losses[u], self.losses[v], self.barrier.grid,
+                    self.pts.dtype)  # fmt: skip
+
+    def record(self, u: int, v: int, kind: str, r: Barrier, exact: bool) -> dict:
+        summary = {"height": r.height, "t": r.t, "status": r.status,
+                   "evaluations": r.evaluations}  # fmt: skip
+        if self.store is not None:
+            mode = self.exact_mode if exact else self.decide_mode
+            self.store.put(self.key(u, v, kind, mode), summary)
+        self.results.setdefault((u, v), {})[kind] = summary
+        if r.path is not None and self.connected(summary):
+            self.links[(u, v, kind)] = r.path
+        return summary
+
+    def reuse(self, u: int, v: int, kind: str, summary: dict) -> None:
+        self.results.setdefault((u, v), {})[kind] = summary
+        self.reused.add((u, v))
+
+    def connected(self, summary: dict) -> bool:
+        return summary["status"] != "above" and summary["height"] <= self.eps
+
+    def finish(self, scan: Scan) -> Barrier:
+        if not scan.coarse_done:
+            evaluate_stage(self.lf, [scan], all_levels=True)
+        return decide_scan(self.lf, scan, self.eps, self.barrier)
+
+    def full(self, u: int, v: int, kind: str) -> dict:
+        """A complete decision on one candidate (stored result if there is one)."""
+        hit = self.stored(u, v, kind, exact=False)
+        if hit is not None:
+            self.reuse(u, v, kind, hit)
+            return hit
+        return self.record(u, v, kind, self.finish(self.scan(u, v, kind)), exact=False)
