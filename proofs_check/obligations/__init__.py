@@ -13,9 +13,11 @@ from proofs_check.registry import REGISTRY, Registry
 
 MODULES: tuple[str, ...] = (
     "paths",
+    "twocells",
     "learning",
     "limits",
     "laws",
+    "suites",
     "landscapes",
     "networks",
 )
