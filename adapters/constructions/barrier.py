@@ -41,6 +41,7 @@ the loss is defined); a non-finite endpoint loss is an error.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,8 @@ from adapters.constructions.barrier_scan import (
     evaluate_stage,
     refine,
 )
+from adapters.constructions.certified import certified_barrier
+from adapters.constructions.taylor import SegmentLoss, Unsupported, unsupported
 from adapters.nets.losses import LossFunction, as_pair
 from catcore.instances.paths import Path, Paths
 
@@ -63,6 +66,7 @@ __all__ = [
     "Barrier",
     "BarrierSettings",
     "barrier_below",
+    "certifier",
     "decide_scan",
     "endpoint_losses",
     "loss_barrier",
@@ -99,6 +103,28 @@ def _dtype(lf: LossFunction, default: torch.dtype) -> torch.dtype:
     return lf.engine.dtype if lf.engine is not None else default
 
 
+def certifier(loss: Any, path: Path) -> SegmentLoss | None:
+    """The rigorous bound of ``loss`` along ``path``
+    (:class:`~adapters.constructions.taylor.SegmentLoss`) when it can see through it: a
+    straight segment and an engine whose network and loss the Taylor model supports.
+    ``None`` otherwise: the barrier is then sampled and labelled uncertified."""
+    lf = LossFunction.of(loss)
+    if lf.engine is None or getattr(path, "kind", "") != "linear" or unsupported(lf.engine):
+        return None
+    try:
+        return SegmentLoss(lf.engine, torch.from_numpy(path.dom), torch.from_numpy(path.cod))
+    except Unsupported:
+        return None
+
+
+def _certified(lf: LossFunction, seg: SegmentLoss, path: Path, settings: BarrierSettings,
+               eps: float | None) -> Barrier:  # fmt: skip
+    r = certified_barrier(seg, settings, eps)
+    r.path = path
+    lf.evaluations += r.evaluations
+    return r
+
+
 def endpoint_losses(
     lf: LossFunction,
     path: Path,
@@ -124,14 +150,20 @@ def loss_barrier(
     loss_a: float | None = None,
     loss_b: float | None = None,
     category: Paths | None = None,
+    certify: bool = True,
+    tol: float | None = None,
 ) -> Barrier:
     """The barrier along ``path``, a morphism of Param (module docstring); given two points
     ``a, b`` instead, along the straight segment ``segment(a, b, category)``.
 
     ``loss``: an :class:`~adapters.nets.engine.Engine` or a callable on a flat 1-D tensor
-    returning a scalar; ``settings``: a :class:`BarrierSettings`. ``loss_a`` / ``loss_b``:
-    endpoint losses if already known (they are then not re-evaluated). Returns a
-    :class:`Barrier` whose ``path`` is the morphism measured.
+    returning a scalar; ``settings``: a :class:`BarrierSettings` (``tol`` overrides its
+    tolerance). With ``certify`` (default) and a loss the bound sees through
+    (:func:`certifier`), the barrier is certified: ``upper - height <= tol`` with ``upper``
+    a rigorous upper bound (:mod:`adapters.constructions.certified`; endpoint losses are then
+    recomputed in float64). Otherwise it is sampled (``certified`` is ``False``) and
+    ``loss_a`` / ``loss_b``, endpoint losses if already known, are not re-evaluated.
+    Returns a :class:`Barrier` whose ``path`` is the morphism measured.
 
     >>> import torch
     >>> well = lambda p: (p[0] ** 2 - 1) ** 2          # double well, minima at -1 and +1
@@ -141,6 +173,10 @@ def loss_barrier(
     """
     gamma, dtype = _path(path, b, category)
     lf = LossFunction.of(loss)
+    settings = settings if tol is None else replace(settings, tol=tol)
+    seg = certifier(lf, gamma) if certify else None
+    if seg is not None:
+        return _certified(lf, seg, gamma, settings, None)
     dtype = _dtype(lf, dtype)
     before = lf.evaluations
     la, lb = endpoint_losses(lf, gamma, dtype, loss_a, loss_b)
@@ -158,15 +194,21 @@ def barrier_below(
     loss_b: float | None = None,
     settings: BarrierSettings = DEFAULT,
     dtype: torch.dtype = torch.float64,
+    certify: bool = True,
 ) -> Barrier:
     """Decide whether the barrier along ``path`` (a Param morphism) is at most ``eps``,
-    stopping early.
+    stopping early. With ``certify`` and a loss the bound sees through, the decision is
+    certified (``"below"``: ``upper <= eps``; ``"above"``: a sample exceeds the chord by more
+    than ``eps``; ``"undecided"`` when ``max_evals`` runs out first).
 
     Grid levels are evaluated one call each in bisection order; see the module docstring
     and :class:`Barrier` for what ``status`` and ``height`` mean. ``result.below(eps)`` is
     the decision. Points are evaluated in the engine's dtype (else ``dtype``).
     """
     lf = LossFunction.of(loss)
+    seg = certifier(lf, path) if certify else None
+    if seg is not None:
+        return _certified(lf, seg, path, settings, eps)
     dtype = _dtype(lf, dtype)
     before = lf.evaluations
     la, lb = endpoint_losses(lf, path, dtype, loss_a, loss_b)

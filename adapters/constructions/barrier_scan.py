@@ -32,15 +32,18 @@ class BarrierSettings:
     """How a barrier is searched (``docs/homotopy.md``, "Loss barriers").
 
     ``grid``: coarse grid size (ends included; evaluated in one batched call); ``peaks``:
-    how many coarse local maxima may be refined; ``tol``: tolerance on the maximizer ``t``
-    of each refined peak (and on the bound of every interval); ``max_evals``: cap on the
-    evaluations of one pair.
+    how many coarse local maxima may be refined; ``tol``: tolerance on the height (for the
+    sampling method: on the maximizer ``t`` of each refined peak and on the bound of every
+    interval); ``max_evals``: cap on the evaluations of one sampled pair; ``budget``: cap
+    on the forward-equivalents of one certified barrier or decision
+    (:mod:`adapters.constructions.certified`).
     """
 
     tol: float = 1e-4
     grid: int = 9
     peaks: int = 3
     max_evals: int = 200
+    budget: int = 4000
 
     def __post_init__(self) -> None:
         if not isinstance(self.grid, int) or self.grid < 3:
@@ -51,6 +54,8 @@ class BarrierSettings:
             raise ValueError(f"peaks must be >= 0, got {self.peaks!r}")
         if self.max_evals < self.grid:
             raise ValueError(f"max_evals must be at least grid={self.grid}, got {self.max_evals!r}")
+        if self.budget < 1:
+            raise ValueError(f"budget must be positive, got {self.budget!r}")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,16 +92,24 @@ def bisection_levels(grid: int) -> list[list[int]]:
 class Barrier:
     """The barrier of one path (see the module docstring for the definition).
 
-    ``height``: the largest excess found; ``t``: where; ``evaluations``: loss evaluations
-    spent on this path (endpoint losses included when they were computed here); ``ts``,
-    ``excess`` and ``losses``: every sample, sorted by ``t``; ``loss_a``, ``loss_b``: the
-    endpoint losses. ``status`` says what ``height`` is:
+    ``height``: the largest excess found (a lower bound of the barrier); ``t``: where;
+    ``evaluations``: loss evaluations (forward-equivalents) spent on this path (endpoint
+    losses included when they were computed here); ``ts``, ``excess`` and ``losses``: every
+    sample, sorted by ``t``; ``loss_a``, ``loss_b``: the endpoint losses; ``path``: the
+    morphism measured. ``certified``: whether ``upper`` is a rigorous upper bound of the
+    barrier (:mod:`adapters.constructions.certified`); for the sampling method it is
+    ``False`` and ``upper`` is ``inf`` (no bound is known). ``status`` says what was
+    established:
 
-    - ``"resolved"``: the maximum to tolerance (refined peaks);
-    - ``"above"``: a decision stopped early because a sample exceeded the threshold, so
-      ``height`` is a *lower bound* of the barrier;
-    - ``"below"``: a decision accepted from the coarse grid because the curvature bound is
-      below the threshold; ``height`` is the coarse maximum.
+    - ``"resolved"``: the maximum to tolerance (certified: ``upper - height <= tol``;
+      sampled: under the curvature estimate);
+    - ``"budget"``: ``max_evals`` was spent first (both bounds as they stand);
+    - ``"above"``: a decision stopped because a sample exceeded the threshold, so
+      ``height`` is a *lower bound* above it (a certified "separated");
+    - ``"below"``: a decision accepted because the bound is below the threshold
+      (certified: ``upper <= eps``; sampled: the curvature estimate's bound);
+    - ``"undecided"``: a certified decision ran out of budget with
+      ``height <= eps < upper``.
     """
 
     height: float
@@ -109,10 +122,13 @@ class Barrier:
     loss_b: float
     status: str = "resolved"
     path: Path | None = field(default=None, repr=False, compare=False)
+    upper: float = math.inf
+    certified: bool = False
 
     def below(self, eps: float) -> bool:
-        """Whether the barrier is at most ``eps``."""
-        return self.height <= eps
+        """Whether the barrier is at most ``eps``: certified, when ``upper <= eps`` (a
+        straddling or undecided result is *not* below); sampled, when the height found is."""
+        return self.upper <= eps if self.certified else self.height <= eps
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable summary (samples included)."""
@@ -121,6 +137,8 @@ class Barrier:
             "t": float(self.t),
             "evaluations": int(self.evaluations),
             "status": self.status,
+            "upper": float(self.upper),
+            "certified": bool(self.certified),
             "loss_a": float(self.loss_a),
             "loss_b": float(self.loss_b),
             "ts": [float(v) for v in self.ts],
@@ -207,6 +225,18 @@ class Scan:
             m = float(np.max(np.abs(np.diff(g, 2)))) / h**2 if finite else math.inf
             self._curvature = _SAFETY * m
         return self._curvature
+
+    def raise_curvature(self, t0: float, t: float, t1: float, bound: float) -> float:
+        """The curvature estimate, raised (times the safety factor) when the sample at
+        ``t`` exceeds the ``bound`` it had on ``[t0, t1]``: a sample that proves the
+        estimate wrong replaces it."""
+        g = self.excess(t)
+        M = self.curvature()
+        if g > bound and math.isfinite(g):
+            w, u = t1 - t0, (t - t0) / (t1 - t0)
+            chord = self.excess(t0) + (self.excess(t1) - self.excess(t0)) * u
+            self._curvature = max(M, _SAFETY * 2.0 * (g - chord) / (w * w * u * (1.0 - u)))
+        return self.curvature()
 
     def intervals(self) -> list[tuple[float, float, float]]:
         """``(bound, t0, t1)`` for each pair of consecutive samples (interval bound of the
@@ -331,7 +361,9 @@ def refine(
             if probe.left() <= 0:
                 return "budget"
             s = _interval_bound(scan.excess(t0), scan.excess(t1), t1 - t0, M)[1]
-            probe(t0 + min(0.75, max(0.25, s)) * (t1 - t0))
+            t = t0 + min(0.75, max(0.25, s)) * (t1 - t0)
+            probe(t)
+            M = scan.raise_curvature(t0, t, t1, bound)
     except _Exceeded:
         return "above"
 

@@ -128,6 +128,14 @@ def _pruned(t: PairTests, order: list[tuple[int, int]], N: int, batch: int, bar:
                 uf.union(u, v)
             elif status is None:
                 live.append((u, v))
+        if t.certify:  # certified decisions one pair at a time, nearest first
+            for u, v in live:
+                if uf.find(u) != uf.find(v) and any(
+                    t.connected(t.full(u, v, kind)) for kind in t.kinds
+                ):
+                    uf.union(u, v)
+            bar.update(len(round_))
+            continue
         screened = _screen(t, [p for p in live if uf.find(p[0]) != uf.find(p[1])])
         for (u, v), kind, scan in screened:
             if uf.find(u) == uf.find(v):
@@ -213,6 +221,9 @@ def _graph(t: PairTests, N: int) -> nx.Graph:
             continue  # pruned before every kind was tried: undecided, not an edge
         attrs = {
             "barrier": float(best["height"]),
+            "upper": float(best.get("upper", math.inf)),
+            "certified": bool(best.get("certified", False)),
+            "undecided": t.undecided(best),
             "connected": t.connected(best),
             "status": best["status"],
             "kind": kind,
@@ -240,6 +251,7 @@ def homotopy_classes(
     executor: Executor | None = None,
     loss_recipe: tuple[Callable[..., Engine], Sequence[Any]] | None = None,
     category: Paths | None = None,
+    certify: bool = True,
 ) -> Classes:
     """Homotopy classes of ``points`` at barrier threshold ``eps`` (module docstring).
 
@@ -255,7 +267,13 @@ def homotopy_classes(
     an engine; required for a callable). ``progress``: a progress bar (default: when
     stderr is a terminal). ``category``: the Param whose straight segments are tested
     (default: the path category ``Paths(n)``); the result's ``links`` are the segments of
-    the links, and :meth:`Classes.witness` composes them.
+    the links, and :meth:`Classes.witness` composes them. ``certify`` (default): every
+    decision is certified when the bound sees through the loss
+    (:func:`~adapters.constructions.barrier.certifier`); a pair whose bounds straddle
+    ``eps`` when the budget runs out is reported in ``Classes.undecided``, not guessed, and
+    the partition is that of the certified links (the same for the pruned search, the
+    exact mode and any store history). Otherwise, or for a loss the bound cannot see
+    through, decisions are sampled and ``Classes.certified`` is ``False``.
 
     ``executor`` (with ``exact``): run the chunks of pairs as work items there
     (:mod:`adapters.runtime.executor`); ``loss_recipe = (fn, args)`` is a module-level function and
@@ -276,8 +294,9 @@ def homotopy_classes(
         loss_key = loss_id(lf.engine)
     hashes = [tensor_digest(p) for p in pts]
     losses = _point_losses(lf, pts, hashes, store, loss_key)
-    config = {**settings.to_json(), "order": order, "batch": batch or N}
-    tester = PairTests(lf, pts, losses, hashes, eps, config, store, loss_key, aligner, K)
+    config = {**settings.to_json(), "order": order, "batch": batch or N, "certify": certify}
+    tester = PairTests(lf, pts, losses, hashes, eps, config, store, loss_key, aligner, K,
+                       certify)  # fmt: skip
     pairs = _pair_order(pts, order)
     with _progress(len(pairs), progress) as bar:
         if exact:
@@ -297,8 +316,15 @@ def homotopy_classes(
         aligned=aligner is not None, pairs_total=len(pairs),
         pairs_tested=G.number_of_edges(), pairs_reused=len(tester.reused),
         settings=config, category=K, links=_links(tester, G),
+        certified=tester.certify, undecided=_undecided(G, labels),
         _perm=tester.perm if aligner is not None else None,
     )  # fmt: skip
+
+
+def _undecided(G: nx.Graph, labels: np.ndarray) -> list[tuple[int, int]]:
+    """Tested pairs in different classes whose certified bounds straddle ``eps``."""
+    return sorted((min(u, v), max(u, v)) for u, v, d in G.edges(data=True)
+                  if d["undecided"] and labels[u] != labels[v])  # fmt: skip
 
 
 def _links(t: PairTests, G: nx.Graph) -> dict[tuple[int, int], Path]:

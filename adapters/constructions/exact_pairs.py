@@ -16,6 +16,9 @@ import torch
 from torch import Tensor
 
 from adapters.constructions.barrier_scan import BarrierSettings, Scan, evaluate_stage, refine
+from adapters.constructions.certified import certified_barrier
+from adapters.constructions.pair_tests import summarize
+from adapters.constructions.taylor import SegmentLoss
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction
 from adapters.runtime.executor import (
@@ -83,10 +86,11 @@ def all_pairs(
             bar.update(len(chunk))
             continue
         pair_keys = [t.key(u, v, kind, t.exact_mode) for u, v, kind in todo]
-        entries = [[t.points64[u].tolist(), t.segment(u, v, kind).cod.tolist(), t.losses[u],
-                    t.losses[v]] for u, v, kind in todo]  # fmt: skip
+        loss = t.loss64 if t.certify else (lambda i: t.losses[i])
+        entries = [[t.points64[u].tolist(), t.segment(u, v, kind).cod.tolist(), loss(u),
+                    loss(v)] for u, v, kind in todo]  # fmt: skip
         key = work_key("barriers", pair_keys)
-        items.append(WorkItem(key, exact_chunk, (make, entries, opts, dtype)))
+        items.append(WorkItem(key, exact_chunk, (make, entries, opts, dtype, t.certify)))
         todos[key], sizes[key] = (todo, pair_keys), len(chunk)
     view = _PairStore(t.store, {k: keys for k, (_, keys) in todos.items()})
     runner = executor if executor is not None else LocalExecutor(0, threads=None)
@@ -119,24 +123,27 @@ def _same(x: Any) -> Any:
 
 
 def exact_chunk(make: Callable[[], Any], entries: list[list], settings: dict[str, Any],
-                dtype: str = "float64") -> list[dict[str, Any]]:  # fmt: skip
+                dtype: str = "float64", certify: bool = False) -> list[dict[str, Any]]:  # fmt: skip
     """The work item of an exact all-pairs run: the barriers, to tolerance, of the straight
     segments ``entries = [[a, b, loss_a, loss_b], ...]`` on the loss ``make()`` (an
     :class:`~adapters.nets.engine.Engine` or a callable), their coarse grids evaluated in
     one batched call as :func:`homotopy_classes` does; points in ``dtype`` (the
-    engine's own when it has one). Returns one summary per entry."""
+    engine's own when it has one). ``certify``: certified barriers to tolerance instead
+    (:func:`~adapters.constructions.certified.certified_barrier`, float64 endpoint losses).
+    Returns one summary per entry."""
     lf = LossFunction(make())
     precision = lf.dtype or getattr(torch, dtype)
     barrier = BarrierSettings(**settings)
+    if certify:
+        f64 = torch.float64
+        segs = [(SegmentLoss(lf.engine, torch.tensor(a, dtype=f64), torch.tensor(b, dtype=f64)),
+                 la, lb) for a, b, la, lb in entries]  # fmt: skip
+        return [summarize(certified_barrier(seg, barrier, None, la, lb)) for seg, la, lb in segs]
     K = Paths(len(entries[0][0])) if entries else None
     scans = [Scan(K.linear(np.asarray(a), np.asarray(b)), la, lb, barrier.grid, precision)  # type: ignore[union-attr]
              for a, b, la, lb in entries]  # fmt: skip
     evaluate_stage(lf, scans, all_levels=True)
-    out = []
-    for sc in scans:
-        r = sc.result(refine(lf, sc, barrier))
-        out.append({"height": r.height, "t": r.t, "status": r.status, "evaluations": r.evaluations})
-    return out
+    return [summarize(sc.result(refine(lf, sc, barrier))) for sc in scans]
 
 
 class _PairStore:

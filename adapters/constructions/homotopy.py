@@ -75,6 +75,21 @@ class Homotopic:
     def __bool__(self) -> bool:
         return self.homotopic
 
+    @property
+    def status(self) -> str:
+        """``"linked"``, ``"separated"`` or ``"undecided"`` (a certified test that ran out
+        of budget before either bound crossed ``eps``, and no curve linked the pair)."""
+        if self.homotopic:
+            return "linked"
+        return "undecided" if self.linear.status == "undecided" else "separated"
+
+    @property
+    def certified(self) -> bool:
+        """Whether the verdict is certified: the deciding barrier (the curve's when a curve
+        linked the pair, else the segment's) was bounded rigorously."""
+        deciding = self.curved if self.method == "bezier" else self.linear
+        return bool(deciding is not None and deciding.certified)
+
 
 def are_homotopic(
     loss: Any,
@@ -86,6 +101,7 @@ def are_homotopic(
     fit: CurveFit = CURVE_FIT,
     settings: BarrierSettings = DEFAULT,
     category: Paths | None = None,
+    certify: bool = True,
 ) -> Homotopic:
     """Whether ``a`` and ``b`` are linked: barrier at most ``eps`` (absolute, in loss units).
 
@@ -99,7 +115,10 @@ def are_homotopic(
     holds the curve and the 2-cell from the segment to it. A curve can only remove false
     negatives of the linear test: the decision is "some tested path has barrier <= eps".
     ``settings``: how each barrier is searched
-    (:class:`~adapters.constructions.barrier.BarrierSettings`).
+    (:class:`~adapters.constructions.barrier.BarrierSettings`). With ``certify`` (default)
+    the segment's decision is certified when the bound sees through the loss
+    (:func:`~adapters.constructions.barrier.certifier`): ``status`` is then ``"linked"``,
+    ``"separated"`` or ``"undecided"``, never a guess; the curve's barrier is sampled.
 
     >>> import torch
     >>> well = lambda p: (p[0] ** 2 - 1) ** 2
@@ -114,7 +133,8 @@ def are_homotopic(
     seg = segment(a, b, K)
     dtype = lf.engine.dtype if lf.engine is not None else a.dtype
     la, lb = endpoint_losses(lf, seg, dtype)
-    lin = barrier_below(lf, seg, eps, loss_a=la, loss_b=lb, settings=settings, dtype=dtype)
+    lin = barrier_below(lf, seg, eps, loss_a=la, loss_b=lb, settings=settings, dtype=dtype,
+                        certify=certify)  # fmt: skip
     out = Homotopic(lin.below(eps), "linear" if lin.below(eps) else None, eps, lin, seg)
     if not out.homotopic and curved:
         bezier = Bezier(a, b, fit.bends, jitter=fit.jitter, seed=fit.seed)
@@ -165,7 +185,9 @@ class Classes:
     :func:`single_linkage` and ``docs/homotopy.md``, "The dendrogram"); ``evaluations``:
     loss evaluations spent in this call (stored results cost none); ``category``: the
     Param (a catcore ``Paths``) the tested segments live in; ``links[(u, v)]``: the tested
-    segment of each link, oriented as tested.
+    segment of each link, oriented as tested; ``certified``: whether every decision was
+    certified; ``undecided``: tested pairs in different classes whose certified bounds
+    straddle ``eps`` (the partition does not guess them).
     """
 
     labels: np.ndarray
@@ -181,6 +203,8 @@ class Classes:
     pairs_reused: int
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
     category: Paths = field(default=None, repr=False)  # type: ignore[assignment]
+    certified: bool = False
+    undecided: list[tuple[int, int]] = field(default_factory=list)
     links: dict[tuple[int, int], Path] = field(default_factory=dict, repr=False)
     _perm: Callable[[int, int], Permutation] | None = field(default=None, repr=False)
 
@@ -256,6 +280,8 @@ class Classes:
             "pairs_reused": self.pairs_reused,
             "exact": self.exact,
             "aligned": self.aligned,
+            "certified": self.certified,
+            "undecided": [list(p) for p in self.undecided],
             "settings": self.settings,
             "edges": [
                 {"i": int(i), "j": int(j), **{k: _jsonable(v) for k, v in d.items()}}

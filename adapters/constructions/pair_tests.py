@@ -5,11 +5,14 @@ permuted end), their barrier scans and decisions, and the stored results they re
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from adapters.constructions.barrier import decide_scan
 from adapters.constructions.barrier_scan import Barrier, BarrierSettings, Scan, evaluate_stage
+from adapters.constructions.certified import certified_barrier
+from adapters.constructions.taylor import SegmentLoss, unsupported
 from adapters.nets.alignment import Permutation
 from adapters.runtime.store import digest
 from catcore.instances.paths import Path, Paths
@@ -24,8 +27,13 @@ class PairTests:
     along; the segments of links are kept (``links``): a witness composes them.
     """
 
-    def __init__(self, lf, pts, losses, hashes, eps, settings, store, lid, aligner, category):
+    def __init__(self, lf, pts, losses, hashes, eps, settings, store, lid, aligner, category,
+                 certify=False):  # fmt: skip
         self.lf, self.pts, self.losses, self.hashes = lf, pts, losses, hashes
+        #: certified decisions (:mod:`adapters.constructions.certified`) when asked for and
+        #: the bound sees through the loss; otherwise sampled ones, labelled uncertified
+        self.certify = bool(certify) and lf.engine is not None and unsupported(lf.engine) is None
+        self._losses64: dict[int, float] = {}
         self.category: Paths = category
         self.points64 = pts.detach().cpu().to(torch.float64).numpy()
         self.links: dict[tuple[int, int, str], Path] = {}
@@ -36,11 +44,14 @@ class PairTests:
         self.results: dict[tuple[int, int], dict[str, dict]] = {}
         self.item_evaluations = 0  # spent in work items (exact mode)
         self.reused: set[tuple[int, int]] = set()
-        keys = ("grid", "tol", "peaks", "max_evals")
+        keys = ("grid", "tol", "peaks", "max_evals", "budget")
         self.barrier = BarrierSettings(**{k: settings[k] for k in keys})
         base = self.barrier.to_json()
-        self.exact_mode = digest("exact", base)
-        self.decide_mode = digest("decide", base, eps)
+        if not self.certify:
+            base.pop("budget")  # the sampled search's keys are those of earlier versions
+        cert = "-certified" if self.certify else ""
+        self.exact_mode = digest("exact" + cert, base)
+        self.decide_mode = digest("decide" + cert, base, eps)
         align_id = getattr(aligner, "id", None) if aligner is not None else None
         if aligner is not None and store is not None and align_id is None:
             raise ValueError("a stored aligned run needs an aligner with an `id` string")
@@ -80,8 +91,7 @@ class PairTests:
                     self.pts.dtype)  # fmt: skip
 
     def record(self, u: int, v: int, kind: str, r: Barrier, exact: bool) -> dict:
-        summary = {"height": r.height, "t": r.t, "status": r.status,
-                   "evaluations": r.evaluations}  # fmt: skip
+        summary = summarize(r)
         if self.store is not None:
             mode = self.exact_mode if exact else self.decide_mode
             self.store.put(self.key(u, v, kind, mode), summary)
@@ -95,7 +105,32 @@ class PairTests:
         self.reused.add((u, v))
 
     def connected(self, summary: dict) -> bool:
+        """Linked: a certified upper bound at most ``eps``, or (uncertified) a sampled
+        height at most ``eps`` that no sample contradicted."""
+        if summary.get("certified"):
+            return summary["upper"] <= self.eps
         return summary["status"] != "above" and summary["height"] <= self.eps
+
+    def undecided(self, summary: dict) -> bool:
+        """A certified test whose bounds straddle ``eps``."""
+        return bool(summary.get("certified")) and summary["height"] <= self.eps < summary["upper"]
+
+    def loss64(self, i: int) -> float:
+        """The float64 loss at point ``i`` (the chord of a certified test)."""
+        if i not in self._losses64:
+            p = self.pts[i]
+            self._losses64[i] = float(SegmentLoss(self.lf.engine, p, p).values(np.zeros(1))[0])
+        return self._losses64[i]
+
+    def certified(self, u: int, v: int, kind: str, exact: bool) -> Barrier:
+        """The certified decision (or, ``exact``, barrier to tolerance) of one candidate."""
+        path = self.segment(u, v, kind)
+        seg = SegmentLoss(self.lf.engine, torch.from_numpy(path.dom), torch.from_numpy(path.cod))
+        r = certified_barrier(seg, self.barrier, None if exact else self.eps,
+                              self.loss64(u), self.loss64(v))  # fmt: skip
+        r.path = path
+        self.lf.evaluations += r.evaluations
+        return r
 
     def finish(self, scan: Scan) -> Barrier:
         if not scan.coarse_done:
@@ -108,4 +143,14 @@ class PairTests:
         if hit is not None:
             self.reuse(u, v, kind, hit)
             return hit
+        if self.certify:
+            return self.record(u, v, kind, self.certified(u, v, kind, False), exact=False)
         return self.record(u, v, kind, self.finish(self.scan(u, v, kind)), exact=False)
+
+
+def summarize(r: Barrier) -> dict:
+    """What is stored of a pair's barrier (and read back by the search)."""
+    out = {"height": r.height, "t": r.t, "status": r.status, "evaluations": r.evaluations}
+    if r.certified:
+        out.update(upper=r.upper, certified=True)
+    return out
