@@ -105,6 +105,8 @@ def _summary(c: Classes, acc: np.ndarray) -> dict[str, Any]:
         "evaluations": c.evaluations,
         "pairs_tested": c.pairs_tested,
         "pairs_total": c.pairs_total,
+        "certified": c.certified,
+        "undecided": [list(p) for p in c.undecided],
         "spreads": s,
         "verdict": _verdict(c.n_classes, s),
         "linkage": c.linkage.tolist(),

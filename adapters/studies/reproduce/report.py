@@ -38,10 +38,11 @@ def _homotopy_rows(s: dict[str, Any]) -> list[Row]:
         v, sp = s[variant], s[variant]["spreads"]
         label = "" if variant == "plain" else " up to permutation"
         n = s["settings"]["n_networks"]
+        how = _decisions(v)
         rows += [
             (f"{paper['n_classes']} homotopy classes among {paper['n_networks']} MNIST networks"
              f"{label}", f"{v['n_classes']} classes among {n} digits networks (sizes "
-             f"{v['class_sizes']})", "n/a (different ensemble)",
+             f"{v['class_sizes']}; {how})", "n/a (different ensemble)",
              "class count depends on eps, the ensemble and its spawning"),
             (f"within-class accuracy spread < 0.5%{label}",
              f"max {_pct(sp['within_max'])}, mean {_pct(sp['within_mean'])}",
@@ -51,6 +52,14 @@ def _homotopy_rows(s: dict[str, Any]) -> list[Row]:
              _yes(v["verdict"]["between_above_3%"]), ""),
         ]  # fmt: skip
     return rows
+
+
+def _decisions(v: dict[str, Any]) -> str:
+    """How the classes were decided, as the report states it."""
+    if not v.get("certified"):
+        return "sampled decisions, not certified"
+    undecided = len(v.get("undecided", []))
+    return "certified decisions" + (f", {undecided} pairs undecided" if undecided else "")
 
 
 def _yes(x: bool | None) -> str:
