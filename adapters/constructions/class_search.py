@@ -128,10 +128,12 @@ def _pruned(t: PairTests, order: list[tuple[int, int]], N: int, batch: int, bar:
                 uf.union(u, v)
             elif status is None:
                 live.append((u, v))
-        if t.certify:  # certified decisions one pair at a time, nearest first
+        if t.certify:  # one batched midpoint probe, then certified decisions nearest first
+            apart = t.separate([p for p in live if uf.find(p[0]) != uf.find(p[1])], t.kinds[0])
             for u, v in live:
                 if uf.find(u) != uf.find(v) and any(
                     t.connected(t.full(u, v, kind)) for kind in t.kinds
+                    if not (kind == t.kinds[0] and (u, v) in apart)
                 ):
                     uf.union(u, v)
             bar.update(len(round_))

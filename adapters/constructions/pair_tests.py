@@ -5,6 +5,8 @@ permuted end), their barrier scans and decisions, and the stored results they re
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -12,8 +14,9 @@ from torch import Tensor
 from adapters.constructions.barrier import decide_scan
 from adapters.constructions.barrier_scan import Barrier, BarrierSettings, Scan, evaluate_stage
 from adapters.constructions.certified import certified_barrier
-from adapters.constructions.taylor import SegmentLoss, unsupported
+from adapters.constructions.taylor import SegmentLoss, exact_lower, unsupported
 from adapters.nets.alignment import Permutation
+from adapters.nets.engine import Engine
 from adapters.runtime.store import digest
 from catcore.instances.paths import Path, Paths
 
@@ -34,6 +37,7 @@ class PairTests:
         #: the bound sees through the loss; otherwise sampled ones, labelled uncertified
         self.certify = bool(certify) and lf.engine is not None and unsupported(lf.engine) is None
         self._losses64: dict[int, float] = {}
+        self._engine64: Engine | None = None
         self.category: Paths = category
         self.points64 = pts.detach().cpu().to(torch.float64).numpy()
         self.links: dict[tuple[int, int, str], Path] = {}
@@ -91,13 +95,16 @@ class PairTests:
                     self.pts.dtype)  # fmt: skip
 
     def record(self, u: int, v: int, kind: str, r: Barrier, exact: bool) -> dict:
-        summary = summarize(r)
+        summary = self.record_summary(u, v, kind, summarize(r), exact)
+        if r.path is not None and self.connected(summary):
+            self.links[(u, v, kind)] = r.path
+        return summary
+
+    def record_summary(self, u: int, v: int, kind: str, summary: dict, exact: bool) -> dict:
         if self.store is not None:
             mode = self.exact_mode if exact else self.decide_mode
             self.store.put(self.key(u, v, kind, mode), summary)
         self.results.setdefault((u, v), {})[kind] = summary
-        if r.path is not None and self.connected(summary):
-            self.links[(u, v, kind)] = r.path
         return summary
 
     def reuse(self, u: int, v: int, kind: str, summary: dict) -> None:
@@ -116,11 +123,43 @@ class PairTests:
         return bool(summary.get("certified")) and summary["height"] <= self.eps < summary["upper"]
 
     def loss64(self, i: int) -> float:
-        """The float64 loss at point ``i`` (the chord of a certified test)."""
-        if i not in self._losses64:
-            p = self.pts[i]
-            self._losses64[i] = float(SegmentLoss(self.lf.engine, p, p).values(np.zeros(1))[0])
+        """The float64 loss at point ``i`` (the chord of a certified test); all points are
+        evaluated in one batched call the first time one is asked for."""
+        if not self._losses64:
+            values = self.engine64().loss(torch.from_numpy(self.points64))
+            self._losses64 = dict(enumerate(values.tolist()))
+            self.lf.evaluations += len(self.points64)
         return self._losses64[i]
+
+    def engine64(self) -> Engine:
+        """A float64 copy of the engine (exact samples of many segments at once)."""
+        if self._engine64 is None:
+            e = self.lf.engine
+            self._engine64 = Engine(e.model, e.X, e.y, e.loss_fn, dtype=torch.float64)
+        return self._engine64
+
+    def separate(self, pairs: list[tuple[int, int]], kind: str) -> set[tuple[int, int]]:
+        """Certified separations by one exact float64 sample per candidate, all midpoints in
+        one batched call: a midpoint above the chord by more than ``eps`` is a rigorous lower
+        bound of the barrier, so the pair is recorded separated ("above"). Returns them."""
+        todo = [(u, v) for u, v in pairs if self.stored(u, v, kind, exact=False) is None]
+        if not todo:
+            return set()
+        mids = torch.from_numpy(np.stack([
+            self.points64[u] + 0.5 * (self.segment(u, v, kind).cod - self.points64[u])
+            for u, v in todo
+        ]))  # fmt: skip
+        values = self.engine64().loss(mids).tolist()
+        self.lf.evaluations += len(todo)
+        out = set()
+        for (u, v), value in zip(todo, values):
+            height = exact_lower(value) - 0.5 * (self.loss64(u) + self.loss64(v))
+            if height > self.eps:
+                summary = {"height": height, "t": 0.5, "status": "above", "evaluations": 1,
+                           "upper": math.inf, "certified": True}  # fmt: skip
+                self.record_summary(u, v, kind, summary, exact=False)
+                out.add((u, v))
+        return out
 
     def certified(self, u: int, v: int, kind: str, exact: bool) -> Barrier:
         """The certified decision (or, ``exact``, barrier to tolerance) of one candidate."""
