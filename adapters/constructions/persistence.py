@@ -3,12 +3,13 @@
 A sampled landscape is a finite set of parameter points with their losses. Its
 persistence is computed on a filtered simplicial complex built on the samples:
 
-- **point clouds** (:func:`landscape_persistence`): the flag (clique) complex of the
-  symmetric k-nearest-neighbour graph, filtered lower-star: a vertex enters at its
-  value, an edge at the larger value of its ends, a triangle at the largest value of its
-  vertices. The sublevel complex at level ``t`` is the flag complex of the samples with
-  value ``<= t`` (standard sublevel filtration: ``K_s`` is a subcomplex of ``K_t`` for
-  ``s <= t``).
+- **point clouds** (:func:`landscape_persistence`): for samples with at most 3
+  coordinates, their Delaunay triangulation (:mod:`adapters.constructions.complexes`);
+  above, the flag (clique) complex of the symmetric k-nearest-neighbour graph. Both are
+  filtered lower-star: a vertex enters at its value, an edge at the larger value of its
+  ends, a triangle at the largest value of its vertices. The sublevel complex at level
+  ``t`` is spanned by the samples with value ``<= t`` (standard sublevel filtration:
+  ``K_s`` is a subcomplex of ``K_t`` for ``s <= t``).
 - **plane grids** (:func:`grid_persistence`): cubical sublevel persistence, H0 by an
   elder-rule union-find over the grid, H1 through an exactly equivalent flag complex.
 - **any graph** (:func:`graph_persistence`): lower-star persistence of a vertex function
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -31,10 +33,13 @@ from ripser import ripser
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from adapters.constructions.complexes import delaunay_complex, lower_star_persistence
 from adapters.constructions.diagrams import PersistenceDiagram
 from adapters.constructions.linkage import UnionFind
 from adapters.nets.params import to_numpy
 
+#: the complex a sampled landscape is filtered on (:func:`landscape_persistence`)
+Complex = Literal["auto", "delaunay", "knn"]
 #: below this many coordinates the kNN search uses a k-d tree, above it brute force
 KDTREE_MAX_DIM = 16
 #: ripser reads float32 filtration values; ranks stay exact below this many distinct values
@@ -245,17 +250,25 @@ def graph_persistence(values: object, edges: object, maxdim: int = 1) -> list[Pe
 
 
 def landscape_persistence(
-    points: object, values: object, k: int = 10, maxdim: int = 1
+    points: object,
+    values: object,
+    k: int = 10,
+    maxdim: int = 1,
+    complex: Complex = "auto",
 ) -> list[PersistenceDiagram]:
     """Sublevel-set persistence of a sampled landscape (Def 6.1 / 6.2).
 
-    The complex is the flag complex of the symmetric k-nearest-neighbour graph of
-    ``points`` (:func:`knn_edges`: an edge wherever either point is among the other's k
-    nearest, Euclidean, ties at the k-th distance included), filtered lower-star by
-    ``values`` (:func:`graph_persistence`). ``points`` is ``(P, d)`` (or ``(P,)`` for
-    points on a line), ``values`` is ``(P,)``; numpy arrays or torch tensors. Returns a
-    list of ``maxdim + 1`` arrays of shape ``(m, 2)`` with ``inf`` deaths for essential
-    classes (one per connected component of the graph in dimension 0).
+    ``complex`` says which simplicial complex is filtered: ``"delaunay"``, the Delaunay
+    triangulation of the samples (:func:`~adapters.constructions.complexes.delaunay_complex`,
+    for ``d <= 3`` coordinates: a triangulation of the sampled region, so an essential
+    class is a class of the whole region); ``"knn"``, the flag complex of the symmetric
+    k-nearest-neighbour graph (:func:`knn_edges`: an edge wherever either point is among
+    the other's k nearest, Euclidean, ties at the k-th distance included); ``"auto"``
+    (default), Delaunay for ``d <= 3`` and kNN above. The filtration is lower-star by
+    ``values`` (a simplex enters at its largest vertex value). ``points`` is ``(P, d)`` (or
+    ``(P,)`` for points on a line), ``values`` is ``(P,)``; numpy arrays or torch tensors.
+    Returns a list of ``maxdim + 1`` arrays of shape ``(m, 2)`` with ``inf`` deaths for
+    essential classes (in dimension 0, one per connected component of the complex).
 
     >>> x = np.arange(5.0)
     >>> landscape_persistence(x, [0.0, 2.0, 1.0, 3.0, 0.5], k=1, maxdim=0)[0].tolist()
@@ -263,8 +276,14 @@ def landscape_persistence(
     """
     v = _values(values)
     X = _points(points, v.size)
-    k = _check_k(k)
-    maxdim = _maxdim(maxdim)
+    maxdim, k = _maxdim(maxdim), _check_k(k)
+    if complex not in ("auto", "delaunay", "knn"):
+        raise ValueError(f"complex must be 'auto', 'delaunay' or 'knn', got {complex!r}")
+    if complex == "delaunay" or (complex == "auto" and X.shape[1] <= 3):
+        if maxdim > 1:
+            raise ValueError("the Delaunay complex is filtered up to dimension 1 (maxdim <= 1)")
+        edges, triangles = delaunay_complex(X)
+        return lower_star_persistence(v, edges, triangles, maxdim)
     return graph_persistence(v, knn_edges(X, k), maxdim)
 
 
