@@ -66,7 +66,8 @@ class StudySettings:
     """How each landscape is sampled and summarized.
 
     ``sampler="ball"``: ``n_samples`` points in a ball (``dim=None``: full space; ``dim=m``:
-    a random ``m``-dimensional subspace), persistence on the kNN graph with ``k``;
+    a random ``m``-dimensional subspace), persistence on the Delaunay triangulation of the
+    subspace coordinates when ``m <= 3``, else on the kNN graph with ``k``;
     ``sampler="plane"``: a ``round(sqrt(n_samples))``-square plane grid, cubical
     persistence with ``connectivity``. Radii are relative (filter-normalized).
     """
@@ -91,11 +92,21 @@ class StudySettings:
             raise ValueError(f"n_samples must be at least 4, got {self.n_samples}")
 
     def landscape_key(self) -> dict:
-        """The settings that determine one landscape (all but ``radii`` and ``p``)."""
+        """The settings that determine one landscape (all but ``radii`` and ``p``, and the
+        complex when it is not the kNN graph earlier versions used)."""
         d = asdict(self)
         d.pop("radii")
         d.pop("p")
+        if self.complex != "knn":
+            d["complex"] = self.complex
         return d
+
+    @property
+    def complex(self) -> str:
+        """The complex a ball sample is filtered on: the Delaunay triangulation of its
+        coordinates in a subspace of at most 3 dimensions, else the kNN flag complex."""
+        low = self.sampler == "ball" and self.dim is not None and self.dim <= 3
+        return "delaunay" if low else "knn"
 
 
 @dataclass(frozen=True)
