@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 
+import networkx as nx
 import numpy as np
 from scipy.spatial import Delaunay, QhullError
 
@@ -128,9 +129,56 @@ def _h1(v, E, ev, rank, positive, T) -> PersistenceDiagram:
     return _sorted(pairs)
 
 
+def merge_tree(values: np.ndarray, edges: np.ndarray) -> nx.DiGraph:
+    """The H0 hierarchy of the sublevel sets as a tree (a forest if the graph is not
+    connected): leaves are the local minima (node = vertex index, ``value``,
+    ``kind="minimum"``); each merge of two basins at level ``w`` is a node ``("merge", k)``
+    with ``value=w`` and ``kind="merge"``, with an edge from each merged branch to it. The
+    younger branch of a merge (the one whose minimum is higher) is the finite H0 pair
+    ``(its minimum, w)``; merges of zero length (a vertex joining at its own value) add no
+    node. ``graph.graph["roots"]`` lists the roots (one per component, the essential
+    classes)."""
+    v = np.asarray(values, dtype=np.float64)
+    E = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    ev = np.maximum(v[E[:, 0]], v[E[:, 1]]) if len(E) else np.zeros(0)
+    uf = UnionFind(len(v))
+    low = {i: i for i in range(len(v))}  # root -> lowest vertex
+    top: dict[int, object] = {i: i for i in range(len(v))}  # root -> its branch's node
+    T = nx.DiGraph()
+    for e in np.lexsort((np.arange(len(E)), ev)):
+        a, b = uf.find(int(E[e, 0])), uf.find(int(E[e, 1]))
+        if a == b:
+            continue
+        young, old = sorted((a, b), key=lambda r: (v[low[r]], low[r]), reverse=True)
+        if ev[e] > v[low[young]]:  # a real merge: both branches end here
+            node = ("merge", T.number_of_nodes())
+            T.add_node(node, value=float(ev[e]), kind="merge")
+            for r in (young, old):
+                _leaf(T, top[r], v)
+                T.add_edge(top[r], node)
+            new_top: object = node
+        else:
+            new_top = top[old]
+        keep = low[old]
+        uf.union(a, b)
+        root = uf.find(a)
+        low[root], top[root] = keep, new_top
+    roots = []
+    for r in sorted({uf.find(i) for i in range(len(v))}):
+        _leaf(T, top[r], v)
+        roots.append(top[r])
+    T.graph["roots"] = roots
+    return T
+
+
+def _leaf(T: nx.DiGraph, node: object, v: np.ndarray) -> None:
+    if not T.has_node(node):
+        T.add_node(node, value=float(v[node]), kind="minimum")  # type: ignore[index]
+
+
 def _sorted(pairs: list) -> PersistenceDiagram:
     D = np.array(pairs, dtype=np.float64).reshape(-1, 2)
     return D[np.lexsort((D[:, 1], D[:, 0]))]
 
 
-__all__ = ["delaunay_complex", "lower_star_persistence"]
+__all__ = ["delaunay_complex", "lower_star_persistence", "merge_tree"]

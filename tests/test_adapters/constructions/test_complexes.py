@@ -4,10 +4,15 @@ gudhi's on the same complex (Delaunay in 2-D and 3-D, the kNN flag complex above
 from __future__ import annotations
 
 import gudhi
+import networkx as nx
 import numpy as np
 import pytest
 
-from adapters.constructions.complexes import delaunay_complex, lower_star_persistence
+from adapters.constructions.complexes import (
+    delaunay_complex,
+    lower_star_persistence,
+    merge_tree,
+)
 from adapters.constructions.persistence import knn_edges, landscape_persistence
 
 
@@ -87,3 +92,45 @@ def test_small_and_degenerate_samples() -> None:
         lower_star_persistence(np.zeros(3), np.array([[0, 1]]), np.array([[0, 1, 2]]))
     with pytest.raises(ValueError, match="complex must be"):
         landscape_persistence(np.zeros((3, 2)), [0.0, 1.0, 2.0], complex="alpha")
+
+
+def test_merge_tree_of_a_line_by_hand() -> None:
+    """Values 0, 2, 1, 3, 0.5 on a line: the basins of 0 and 1 merge at 2, that basin and
+    the basin of 0.5 at 3."""
+    v = np.array([0.0, 2.0, 1.0, 3.0, 0.5])
+    T = merge_tree(v, np.array([[0, 1], [1, 2], [2, 3], [3, 4]]))
+    minima = sorted(n for n, d in T.nodes(data=True) if d["kind"] == "minimum")
+    assert minima == [0, 2, 4]
+    (root,) = T.graph["roots"]
+    assert T.nodes[root]["value"] == 3.0 and T.in_degree(root) == 2
+    (first,) = [n for n in T.predecessors(root) if n != 4]
+    assert T.nodes[first]["value"] == 2.0 and set(T.predecessors(first)) == {0, 2}
+    assert nx.is_arborescence(T.reverse())
+
+
+def test_merge_tree_merges_at_the_minimax_levels_of_the_graph() -> None:
+    """Each merge happens at the bottleneck level between the two basins' minima: the
+    smallest, over paths of the graph, of the largest value on the path (networkx minimax
+    path on the minimum spanning tree); and its younger branches are the finite H0 pairs."""
+    X, v = mexican_hat(n=400, seed=3)
+    E, T = delaunay_complex(X)
+    tree = merge_tree(v, E)
+    G = nx.Graph()
+    G.add_weighted_edges_from((int(a), int(b), max(v[a], v[b])) for a, b in E)
+    mst = nx.minimum_spanning_tree(G)
+
+    def lowest(node):
+        leaves = [n for n in nx.ancestors(tree, node) | {node}
+                  if tree.nodes[n]["kind"] == "minimum"]  # fmt: skip
+        return min(leaves, key=lambda i: v[i])
+
+    pairs = []
+    for node, d in tree.nodes(data=True):
+        if d["kind"] != "merge":
+            continue
+        a, b = (lowest(c) for c in tree.predecessors(node))
+        path = nx.shortest_path(mst, a, b)
+        assert d["value"] == max(v[path])
+        pairs.append((max(v[a], v[b]), d["value"]))
+    h0 = lower_star_persistence(v, E, T, maxdim=0)[0]
+    np.testing.assert_array_equal(np.array(sorted(pairs)), h0[np.isfinite(h0[:, 1])])
