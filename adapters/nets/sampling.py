@@ -210,16 +210,68 @@ def plane_grid(
     center: Tensor | None = None,
     seed: int = 0,
     bias: Bias = "zero",
+    directions: Tensor | None = None,
 ) -> Grid:
-    """A ``resolution x resolution`` grid on the plane of two filter-normalized random
-    directions, coordinates in ``[-radius, radius]`` (Li et al.'s 2-D landscape plot)."""
+    """A ``resolution x resolution`` grid on the plane of two directions, coordinates in
+    ``[-radius, radius]``: filter-normalized random directions (Li et al.'s 2-D landscape
+    plot), or the given ``(2, n)`` ``directions`` (for instance the top Hessian
+    eigenvectors of :func:`hessian_directions`) as they are."""
     radius = _check_radius(radius)
     if resolution < 2:
         raise ValueError(f"resolution must be at least 2, got {resolution}")
     theta = _center(space, center)
-    D = random_directions(space, 2, center=theta, seed=seed, bias=bias)
+    if directions is None:
+        D = random_directions(space, 2, center=theta, seed=seed, bias=bias)
+    elif tuple(directions.shape) != (2, space.n):
+        raise ValueError(f"directions must have shape (2, {space.n}), got "
+                         f"{tuple(directions.shape)}")  # fmt: skip
+    else:
+        D = directions.to(theta.dtype)
     ticks = np.linspace(-radius, radius, resolution)
     return Grid(theta, D, ticks, ticks.copy(), radius, seed)
+
+
+@dataclass(frozen=True)
+class HessianDirections:
+    """The top eigenpairs of the loss Hessian at a point: ``directions`` ``(k, n)`` (unit
+    eigenvectors, largest eigenvalue first), ``eigenvalues`` ``(k,)``, and ``products``, the
+    Hessian-vector products Lanczos used."""
+
+    directions: Tensor
+    eigenvalues: np.ndarray
+    products: int
+
+
+def hessian_directions(
+    engine: object, count: int = 2, *, center: Tensor | None = None, tol: float = 1e-8
+) -> HessianDirections:
+    """The ``count`` eigenvectors of the Hessian of ``engine``'s loss at ``center`` (default:
+    its model's point) with the largest eigenvalues, by Lanczos iteration
+    (``scipy.sparse.linalg.eigsh``) on Hessian-vector products (forward-over-reverse
+    ``torch.func.jvp`` of ``torch.func.grad``): matrix-free, never a dense Hessian."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    lf = LossFunction(engine)
+    space = engine.space  # type: ignore[attr-defined]
+    n = space.n
+    if not 1 <= count < n:
+        raise ValueError(f"count must be in 1..{n - 1}, got {count}")
+    theta = _center(space, center).to(engine.dtype).detach()  # type: ignore[attr-defined]
+    calls = [0]
+
+    def hvp(x: np.ndarray) -> np.ndarray:
+        calls[0] += 1
+        v = torch.from_numpy(np.asarray(x, dtype=np.float64).reshape(-1)).to(theta.dtype)
+        p = theta.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(lf.at(p), p, create_graph=True)
+        (hv,) = torch.autograd.grad(g @ v, p)
+        return hv.detach().to(torch.float64).numpy()
+
+    op = LinearOperator((n, n), matvec=hvp, dtype=np.float64)
+    w, V = eigsh(op, k=count, which="LA", tol=tol, v0=np.ones(n) / math.sqrt(n))
+    order = np.argsort(w)[::-1]
+    D = torch.from_numpy(np.ascontiguousarray(V[:, order].T)).to(theta.dtype)
+    return HessianDirections(D, w[order], calls[0])
 
 
 def evaluate(engine: object, points: Tensor) -> np.ndarray:
