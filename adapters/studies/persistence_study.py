@@ -260,6 +260,21 @@ class StudyResult:
                     notes.append(f"radius {r:g}, {v}: {f.degenerate}")
         return notes
 
+    def class_counts(self) -> list[dict]:
+        """Per radius and dimension, the median numbers of finite and of essential classes
+        per landscape: essential classes have no finite persistence and are left out of
+        every total (``docs/persistence.md``, "Essential classes"), so they are counted
+        here instead of vanishing."""
+        out = []
+        for r in self.settings.radii:
+            for dim in range(len(self.landscapes[(self.names[0], r)].diagrams)):
+                dgms = [self.landscapes[(n, r)].diagrams[dim] for n in self.names]
+                inf = [int(np.isinf(d[:, 1]).sum()) for d in dgms]
+                out.append({"radius": r, "dim": dim,
+                            "finite": float(np.median([len(d) - k for d, k in zip(dgms, inf)])),
+                            "essential": float(np.median(inf))})  # fmt: skip
+        return out
+
     def to_json(self) -> dict:
         """A JSON-ready dict from which :meth:`from_json` rebuilds this result exactly."""
         return {
@@ -272,6 +287,8 @@ class StudyResult:
                      for (v, r), x in self.pers.items()],  # fmt: skip
             "fits": [{"variant": v, "radius": r, **asdict(f)} for (v, r), f in self.fits.items()],
             "degeneracy": self.degeneracy(),
+            "classes": self.class_counts(),
+            "complex": self.settings.complex,
             "paper": PAPER,
         }
 
@@ -307,6 +324,11 @@ class StudyResult:
                     f"{v:<11} {r:>7g} {f.a:>10.4g} {f.b:>9.4g} {f.r2:>6.3f} "
                     f"[{f.r2_ci[0]:>5.2f}, {f.r2_ci[1]:>5.2f}] {f.p_value:>7.4f}"
                 )
+        lines.append(f"classes per landscape (median; essential ones are not in the totals), "
+                     f"complex: {s.complex}")  # fmt: skip
+        for c in self.class_counts():
+            lines.append(f"  radius {c['radius']:g} H{c['dim']}: {c['finite']:g} finite, "
+                         f"{c['essential']:g} essential")  # fmt: skip
         notes = self.degeneracy()
         if notes:
             lines += ["degenerate:"] + [f"  - {n}" for n in notes]

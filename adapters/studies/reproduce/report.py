@@ -108,11 +108,22 @@ def _persistence_rows(s: dict[str, Any]) -> list[Row]:
                     f"[{f['r2_ci'][0]:.2f}, {f['r2_ci'][1]:.2f}], p = {f['p_value']:.3g}, "
                     f"n = {f['n']}")  # fmt: skip
         holds = f["r2"] >= 0.5 and f["p_value"] < 0.05 and (f["a"] < 0) == (paper["a"] < 0)
-        why = {"h0": "digits MLPs, not CIFAR ResNet-18s; the paper gives no radius",
+        why = {"h0": "digits MLPs, not CIFAR ResNet-18s; the paper gives no radius"
+                      + _essential_note(s, f["radius"]),
                "h0_relative": "scale-free H0 (divided by the sampled range)",
                "loss": "baseline: the training loss alone, no topology"}[variant]  # fmt: skip
         rows.append((f"{claim} [{variant}]", measured, "yes" if holds else "no", why))
     return rows
+
+
+def _essential_note(s: dict[str, Any], radius: float) -> str:
+    """How many essential classes the totals leave out at ``radius`` (median per landscape)."""
+    counts = [c for c in s.get("classes", []) if c["radius"] == radius]
+    if not counts:
+        return ""
+    parts = ", ".join(f"H{c['dim']} {c['essential']:g} of {c['finite'] + c['essential']:g}"
+                      for c in counts)  # fmt: skip
+    return f"; essential classes left out of totals (median per landscape): {parts}"
 
 
 def _limits_rows(s: dict[str, Any]) -> list[Row]:

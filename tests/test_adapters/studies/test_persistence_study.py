@@ -180,6 +180,10 @@ def test_single_basin_degeneracy_is_reported():
     notes = res.degeneracy()
     assert any("empty for every network" in n for n in notes)
     assert "empty for every network" in res.report()
+    counts = {(c["radius"], c["dim"]): c for c in res.to_json()["classes"]}
+    assert all(counts[(r, 0)]["essential"] == 1 and counts[(r, 0)]["finite"] == 0
+               for r in settings.radii)  # fmt: skip
+    assert "1 essential" in res.report()
 
 
 def test_settings_are_validated():
