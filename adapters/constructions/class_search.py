@@ -128,14 +128,8 @@ def _pruned(t: PairTests, order: list[tuple[int, int]], N: int, batch: int, bar:
                 uf.union(u, v)
             elif status is None:
                 live.append((u, v))
-        if t.certify:  # one batched midpoint probe, then certified decisions nearest first
-            apart = t.separate([p for p in live if uf.find(p[0]) != uf.find(p[1])], t.kinds[0])
-            for u, v in live:
-                if uf.find(u) != uf.find(v) and any(
-                    t.connected(t.full(u, v, kind)) for kind in t.kinds
-                    if not (kind == t.kinds[0] and (u, v) in apart)
-                ):
-                    uf.union(u, v)
+        if t.certify:
+            _certified_round(t, live, uf)
             bar.update(len(round_))
             continue
         screened = _screen(t, [p for p in live if uf.find(p[0]) != uf.find(p[1])])
@@ -145,6 +139,17 @@ def _pruned(t: PairTests, order: list[tuple[int, int]], N: int, batch: int, bar:
             if _complete(t, u, v, kind, scan):
                 uf.union(u, v)
         bar.update(len(round_))
+
+
+def _certified_round(t: PairTests, live: list[tuple[int, int]], uf: UnionFind) -> None:
+    """One batched midpoint probe separates what it can; the other pairs get certified
+    decisions, nearest first, skipping those already joined."""
+    first = t.kinds[0]
+    apart = t.separate([p for p in live if uf.find(p[0]) != uf.find(p[1])], first)
+    for u, v in live:
+        kinds = [k for k in t.kinds if not (k == first and (u, v) in apart)]
+        if uf.find(u) != uf.find(v) and any(t.connected(t.full(u, v, k)) for k in kinds):
+            uf.union(u, v)
 
 
 def _take(it: Iterator, k: int) -> Iterator:
