@@ -2,12 +2,14 @@
 time of ``homotopy_classes`` (certified, pruned) on digits ensembles of growing size, and
 the exponent of a power-law fit ``cost ~ N^k`` (the paper's all-pairs grid has ``k = 2``).
 
-Run: ``python -m pytest tests/benchmarks/bench_homotopy_scaling.py --run-benchmarks -s -q``.
-Printed, not asserted, except that every decision is certified.
+Run: ``python -m pytest tests/benchmarks/bench_homotopy_scaling.py --run-benchmarks -s -q``
+(``BENCH_SIZES=100,300,1000`` to choose the ensemble sizes). Printed, not asserted, except
+that every decision is certified.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -20,7 +22,7 @@ from adapters.nets.engine import Engine
 from adapters.nets.models import mlp
 from adapters.studies.ensemble import ensemble_plan, train_ensemble
 
-SIZES = (32, 64, 128, 256)
+SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "32,64,128,256").split(","))
 EPS, STEPS = 0.1, 300
 
 
