@@ -125,6 +125,15 @@ def _certified(lf: LossFunction, seg: SegmentLoss, path: Path, settings: Barrier
     return r
 
 
+def _scan(lf: LossFunction, path: Path, dtype: torch.dtype, loss_a: float | None,
+          loss_b: float | None, settings: BarrierSettings) -> Scan:  # fmt: skip
+    """A sampled scan along ``path`` (in the engine's dtype, else ``dtype``), its endpoint
+    losses evaluated unless given."""
+    dtype = _dtype(lf, dtype)
+    la, lb = endpoint_losses(lf, path, dtype, loss_a, loss_b)
+    return Scan(path, la, lb, settings.grid, dtype)
+
+
 def endpoint_losses(
     lf: LossFunction,
     path: Path,
@@ -177,10 +186,8 @@ def loss_barrier(
     seg = certifier(lf, gamma) if certify else None
     if seg is not None:
         return _certified(lf, seg, gamma, settings, None)
-    dtype = _dtype(lf, dtype)
     before = lf.evaluations
-    la, lb = endpoint_losses(lf, gamma, dtype, loss_a, loss_b)
-    scan = Scan(gamma, la, lb, settings.grid, dtype)
+    scan = _scan(lf, gamma, dtype, loss_a, loss_b, settings)
     evaluate_stage(lf, [scan], all_levels=True)
     return scan.result(refine(lf, scan, settings), evaluations=lf.evaluations - before)
 
@@ -199,7 +206,7 @@ def barrier_below(
     """Decide whether the barrier along ``path`` (a Param morphism) is at most ``eps``,
     stopping early. With ``certify`` and a loss the bound sees through, the decision is
     certified (``"below"``: ``upper <= eps``; ``"above"``: a sample exceeds the chord by more
-    than ``eps``; ``"undecided"`` when ``max_evals`` runs out first).
+    than ``eps``; ``"undecided"`` when ``settings.budget`` runs out first).
 
     Grid levels are evaluated one call each in bisection order; see the module docstring
     and :class:`Barrier` for what ``status`` and ``height`` mean. ``result.below(eps)`` is
@@ -209,10 +216,8 @@ def barrier_below(
     seg = certifier(lf, path) if certify else None
     if seg is not None:
         return _certified(lf, seg, path, settings, eps)
-    dtype = _dtype(lf, dtype)
     before = lf.evaluations
-    la, lb = endpoint_losses(lf, path, dtype, loss_a, loss_b)
-    scan = Scan(path, la, lb, settings.grid, dtype)
+    scan = _scan(lf, path, dtype, loss_a, loss_b, settings)
     while not scan.coarse_done:
         evaluate_stage(lf, [scan], all_levels=False)
         if scan.best()[1] > eps:
