@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module of this package and exposes
 ``register(subparsers)``, which adds a parser whose ``func`` default takes the parsed
-arguments and returns the exit status (0 success, 1 a law or claim failed, 2 bad input).
+arguments and returns the exit status (0 success, 1 a law or claim failed, 2 bad input,
+130 interrupted by Ctrl-C: finished work stays stored, and the same command resumes).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Executable category theory of learning dynamics "
         "(functor laws, homotopy classes, landscape persistence, pullback transfer).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -39,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("catcore")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def _needs_extra(sub: argparse._SubParsersAction, name: str) -> None:
@@ -67,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"\ncatcore {args.command}: interrupted; what finished is kept (results in "
+              "their store or output folder), and the same command resumes from there",
+              file=sys.stderr)  # fmt: skip
+        return 130
     except UsageError as exc:
         print(f"catcore {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from adapters.cli import UsageError
+from adapters.cli import UsageError, arguments
 from catcore.strategies import law_table
 
 
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("laws", help="check every law suite on every built-in category")
-    p.add_argument("--max-examples", type=int, default=25, help="hypothesis examples per law")
+    p.add_argument("--max-examples", type=arguments.positive, default=25,
+                   help="hypothesis examples per law")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=run)

@@ -17,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-from adapters.cli import UsageError
+from adapters.cli import UsageError, arguments
 from adapters.studies.limits_study import VARIANTS, digits_limits
 
 
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--hidden", default="16,8", help="trunk widths, comma separated")
     p.add_argument("--probe", type=int, default=64, help="probe images (default 64)")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0, help="seed, 0..2^32-1")
     p.add_argument("--tol", type=float, default=1e-9, help="relative rank tolerance")
     p.add_argument("--init", action="store_true", help="also probe before training")
     p.set_defaults(func=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from adapters.cli import UsageError
+from adapters.cli import UsageError, arguments
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,10 +46,13 @@ def build_executor(name: str, workers: int | None, ray_address: str | None) -> A
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="run the paper's studies end to end on digits")
-    p.add_argument("--quick", action="store_true", help="small sizes: about 10 min on 2 cores")
-    p.add_argument("--tiny", action="store_true", help="smoke-test sizes: about a minute")
-    p.add_argument("--out", default="catcore-results", help="output folder (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="master seed (default: %(default)s)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes: about 10 min on 2 cores")
+    size.add_argument("--tiny", action="store_true", help="smoke-test sizes: about a minute")
+    p.add_argument("--out", type=arguments.folder, default="catcore-results",
+                   help="output folder (default: %(default)s)")  # fmt: skip
+    p.add_argument("--seed", type=arguments.seed, default=0,
+                   help="master seed, 0..2^32-1 (default: %(default)s)")  # fmt: skip
     p.add_argument("--only", metavar="A,B", help="run only these studies (comma-separated)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="where ensembles, all-pairs barriers and landscapes run "

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from adapters.cli import UsageError
+from adapters.cli import UsageError, arguments
 from adapters.nets.params import ParamSpace
 
 #: Samples of the digits train split that define the loss; probe samples come from the test split.
@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--steps", type=int, default=20, help="optimizer steps per segment")
     p.add_argument("--probe", type=int, default=128, help="probe samples (from the test split)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the runs")
+    p.add_argument("--seed", type=arguments.seed, default=0, help="seed of the runs")
     p.add_argument("--grid", type=int, default=33, help="times per path at which laws compare")
     p.set_defaults(func=run)
 
