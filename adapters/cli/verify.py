@@ -17,7 +17,9 @@ import importlib
 import importlib.util
 import json
 import os
+import pickle
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,7 @@ def register(subparsers: Any) -> None:
         "network is a function of its parameters (exit 0: yes, 1: no, 2: bad input).",
     )
     p.add_argument(
-        "--model",
-        required=True,
+        "--model",  # required, checked in run() so that an unknown option is named first
         metavar="PKG.MODULE:FACTORY",
         help="factory returning an nn.Module for 8x8 digits (64 features or 1x8x8)",
     )
@@ -109,10 +110,17 @@ def load_checkpoint(model: nn.Module, file: str) -> None:
     """Load a state dict (or a dict holding one under ``state_dict``/``model_state_dict``,
     or a recorded checkpoint with a flat ``theta``) into ``model``, strictly."""
     path = Path(file)
+    if path.is_dir():
+        raise UsageError(f"checkpoint {file!r} is a folder: give the file of one state dict")
     if not path.is_file():
         raise UsageError(f"checkpoint {file!r} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" not in str(exc) or not zipfile.is_zipfile(path):
+            raise UsageError(f"{file!r} is not a torch checkpoint (torch.save) file") from None
+        raise UsageError(f"checkpoint {file!r} holds objects other than tensors; save its "
+                         "state_dict() instead") from None  # fmt: skip
     except Exception as exc:
         raise UsageError(f"cannot read checkpoint {file!r}: {type(exc).__name__}: {exc}") from None
     if isinstance(state, dict) and "theta" in state and isinstance(state["theta"], torch.Tensor):
@@ -163,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
     from adapters.nets.data import digits
     from adapters.nets.training import train
 
+    if args.model is None:
+        raise UsageError("the following arguments are required: --model")
     if args.steps < 1 or args.probe < 4 or args.grid < 2:
         raise UsageError(
             f"need --steps >= 1, --probe >= 4 and --grid >= 2, got {args.steps}, {args.probe}, "

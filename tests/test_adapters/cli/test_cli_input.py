@@ -49,3 +49,32 @@ def test_ctrl_c_ends_in_one_line_and_status_130(capsys, monkeypatch) -> None:
     err = capsys.readouterr().err.strip()
     assert err.startswith("catcore laws: interrupted") and "resumes" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_unknown_option_is_named_before_a_missing_one(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["verify", "--bogus"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert main(["verify"]) == 2
+    assert "required: --model" in capsys.readouterr().err
+
+
+def test_checkpoints_that_are_not_state_dicts_are_named(tmp_path, capsys) -> None:
+    import torch
+
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"garbage bytes, not a checkpoint")
+    pickled = tmp_path / "objects.pt"
+    torch.save({"a": object()}, pickled)
+    model = ["verify", "--model", "adapters.nets.models:mlp", "--checkpoint"]
+    expected = {
+        str(tmp_path): "is a folder",
+        str(junk): "is not a torch checkpoint",
+        str(pickled): "holds objects other than tensors",
+        str(tmp_path / "missing.pt"): "does not exist",
+    }
+    for path, message in expected.items():
+        assert main([*model, path]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "weights_only" not in err and "Traceback" not in err
