@@ -104,3 +104,10 @@ def pair_barrier(a: list[float], b: list[float], hidden: tuple[int, ...], data_s
     ta, tb = torch.tensor(a), torch.tensor(b)
     r = loss_barrier(engine(tuple(hidden), data_seed), ta, tb, settings=BarrierSettings(grid=grid))
     return {"height": r.height, "t": r.t, "evaluations": r.evaluations}
+
+
+def pid_then_sleep(log: str, seconds: float) -> int:
+    """Append this process's pid to ``log``, then sleep: a worker that stays busy."""
+    log_call(log, str(os.getpid()))
+    time.sleep(seconds)
+    return os.getpid()

@@ -2,8 +2,9 @@
 
 Each subcommand lives in its own module of this package and exposes
 ``register(subparsers)``, which adds a parser whose ``func`` default takes the parsed
-arguments and returns the exit status (0 success, 1 a law or claim failed, 2 bad input,
-130 interrupted by Ctrl-C: finished work stays stored, and the same command resumes).
+arguments and returns the exit status (0 success, 1 a law or claim failed, 2 bad input
+or an unusable output folder or store, 130 interrupted by Ctrl-C: finished work stays
+stored, and the same command resumes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from adapters.extras import INSTALL, NETS, MissingExtra, missing_nets, require_nets
+from adapters.runtime.store import StoreError
 
 #: Modules of :mod:`adapters.cli` that contribute subcommands, in ``--help`` order.
 SUBCOMMANDS: tuple[str, ...] = ("reproduce", "verify", "limits", "laws", "prove")
@@ -83,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "their store or output folder), and the same command resumes from there",
               file=sys.stderr)  # fmt: skip
         return 130
-    except UsageError as exc:
+    except (UsageError, StoreError) as exc:
         print(f"catcore {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:  # a core-only install running a torch command

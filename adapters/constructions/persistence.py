@@ -143,34 +143,44 @@ def _check_k(k: int) -> int:
     return int(k)
 
 
-def _knn_kdtree(X: np.ndarray, k: int, rtol: float) -> tuple[np.ndarray, np.ndarray]:
+def _knn_kdtree(
+    X: np.ndarray, k: int, rtol: float, extra: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     tree = cKDTree(X)
-    dist, _ = tree.query(X, k=k + 1)  # includes the point itself at distance 0
+    m = min(len(X), k + 1 + extra)
+    dist, idx = tree.query(X, k=m)  # includes the point itself at distance 0
     radius = dist[:, k] * (1.0 + rtol)
-    hoods = tree.query_ball_point(X, r=radius, return_sorted=False)
-    sizes = np.fromiter((len(h) for h in hoods), dtype=np.int64, count=len(hoods))
-    rows = np.repeat(np.arange(len(X)), sizes)
-    cols = np.fromiter((j for h in hoods for j in h), dtype=np.int64, count=int(sizes.sum()))
-    return rows, cols
+    within = dist <= radius[:, None]
+    tied = np.flatnonzero(within.all(axis=1)) if m < len(X) else np.zeros(0, dtype=np.int64)
+    within[tied] = False
+    r_idx, c_idx = np.nonzero(within)
+    rows, cols = [r_idx], [idx[r_idx, c_idx]]
+    if tied.size:  # ties reach beyond the candidates: all points within the radius
+        hoods = tree.query_ball_point(X[tied], r=radius[tied], return_sorted=False)
+        sizes = np.fromiter((len(h) for h in hoods), dtype=np.int64, count=len(hoods))
+        rows.append(np.repeat(tied, sizes))
+        cols.append(np.fromiter((j for h in hoods for j in h), dtype=np.int64,
+                                count=int(sizes.sum())))  # fmt: skip
+    return np.concatenate(rows), np.concatenate(cols).astype(np.int64)
 
 
 def _knn_brute(
-    X: np.ndarray, k: int, rtol: float, chunk: int = 1024, extra: int = 4
+    X: np.ndarray, k: int, rtol: float, block: int = 1024, extra: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
     P = X.shape[0]
     m = min(P, k + 1 + extra)
     Xc = X - X.mean(axis=0)  # centre: the points are usually a small ball around a far centre
-    T = torch.from_numpy(Xc.astype(np.float32))
-    TT = T.T.contiguous()
-    sq = (T * T).sum(dim=1)
+    cand = _candidates(torch.from_numpy(Xc.astype(np.float32)), m, block)
+    X64 = torch.from_numpy(Xc)
+    sq = (X64 * X64).sum(dim=1)
     rows, cols = [], []
-    for start in range(0, P, chunk):
-        stop = min(P, start + chunk)
-        d2 = sq[start:stop, None] + sq[None, :] - 2.0 * (T[start:stop] @ TT)
-        cand = torch.topk(d2, m, dim=1, largest=False).indices.numpy()
-        exact = np.stack(
-            [np.linalg.norm(Xc[cand[:, c]] - Xc[start:stop], axis=1) for c in range(m)], axis=1
-        )
+    step = max(1, 2**22 // (m * X.shape[1]))  # about 32 MB of float64 differences at a time
+    for start in range(0, P, step):
+        stop = min(P, start + step)
+        c = cand[start:stop]
+        near = X64.index_select(0, c.reshape(-1)).view(stop - start, m, -1)
+        dots = torch.bmm(near, X64[start:stop, :, None])[:, :, 0]
+        exact = (sq[c] + sq[start:stop, None] - 2.0 * dots).clamp_min(0.0).sqrt().numpy()
         radius = np.sort(exact, axis=1)[:, k] * (1.0 + rtol)
         within = exact <= radius[:, None]
         for r in np.flatnonzero(within.all(axis=1)) if m < P else ():
@@ -182,8 +192,37 @@ def _knn_brute(
             within[r] = False
         r_idx, c_idx = np.nonzero(within)
         rows.append(start + r_idx)
-        cols.append(cand[r_idx, c_idx].astype(np.int64))
+        cols.append(c[r_idx, c_idx].numpy().astype(np.int64))
     return np.concatenate(rows), np.concatenate(cols)
+
+
+def _candidates(T: torch.Tensor, m: int, block: int) -> torch.Tensor:
+    """The ``m`` nearest points of every row of ``T`` by float32 squared distances
+    (``(P, m)`` indices, the point itself among them), from the upper triangle of block
+    pairs only: each block of distances serves its rows and, transposed, its columns."""
+    P = T.shape[0]
+    sq = (T * T).sum(dim=1)
+    best_d = torch.full((P, m), math.inf)
+    best_i = torch.zeros((P, m), dtype=torch.int64)
+
+    def merge(r0: int, d2: torch.Tensor, c0: int) -> None:
+        r1 = r0 + d2.shape[0]
+        top = torch.topk(d2, min(m, d2.shape[1]), dim=1, largest=False)
+        d = torch.cat([best_d[r0:r1], top.values], dim=1)
+        i = torch.cat([best_i[r0:r1], top.indices + c0], dim=1)
+        keep = torch.topk(d, m, dim=1, largest=False).indices
+        best_d[r0:r1] = d.gather(1, keep)
+        best_i[r0:r1] = i.gather(1, keep)
+
+    for a in range(0, P, block):
+        for b in range(a, P, block):
+            d2 = sq[a : a + block, None] + sq[None, b : b + block] - 2.0 * (
+                T[a : a + block] @ T[b : b + block].T
+            )
+            merge(a, d2, b)
+            if b != a:
+                merge(b, d2.T, a)
+    return best_i
 
 
 # -- persistence of filtered flag complexes ---------------------------------------------------

@@ -31,6 +31,8 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -373,8 +375,8 @@ class LocalExecutor(Executor):
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=set_threads,
-                initargs=(self.threads,),
+                initializer=_worker_start,
+                initargs=(self.threads, os.getpid()),
             )
         return self._pool
 
@@ -387,6 +389,24 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _worker_start(threads: int | None, parent: int) -> None:
+    """A pool worker's initializer: fix its torch threads, and end it when ``parent`` (the
+    process that started the pool) is gone, however that ended (a SIGKILL included: a
+    daemon thread watches the parent pid; the worker is re-parented when its parent dies)."""
+    set_threads(threads)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="catcore-parent-watch", daemon=True).start()
+
+
+#: how often a pool worker checks that its parent is alive
+_WATCH_SECONDS = 0.5
 
 
 @functools.lru_cache(maxsize=8)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from adapters.runtime.executor import Executor
-from adapters.runtime.store import Store, digest
+from adapters.runtime.store import Store, StoreError, digest, run_lock
 from adapters.studies.reproduce import report, sections
 from adapters.studies.reproduce.plans import Plan
 from catcore import __version__
@@ -44,8 +45,23 @@ class LoggedStore(Store):
 
 
 def _append(log: Path, line: str) -> None:
-    with log.open("a") as fh:
-        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} pid={os.getpid()} {line}\n")
+    with _writing(log):
+        with log.open("a") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} pid={os.getpid()} {line}\n")
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn an OS error while writing ``path`` into a :class:`StoreError` that says what
+    is kept and what to do."""
+    try:
+        yield
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write {str(path)!r} ({exc.strerror or exc}). Finished work is kept in "
+            f"{str(path.parent / 'store.sqlite')!r}; make the folder writable (or free disk "
+            "space) and run the same command again, or choose another --out."
+        ) from None
 
 
 def _say(progress: bool, line: str) -> None:
@@ -57,15 +73,23 @@ def prepare_out(out: Path) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"output path {str(out)!r} exists and is not a folder")
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    with _writing(out / "figures"):
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test.{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
     return out
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with _writing(path):
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def reproduce(
@@ -88,6 +112,12 @@ def reproduce(
     if unknown:
         raise ValueError(f"unknown studies {unknown}; choose from {list(STUDIES)}")
     out = prepare_out(Path(out))
+    with run_lock(out / "store.sqlite"):
+        return _reproduce(out, plan, seed, names, progress, executor)
+
+
+def _reproduce(out: Path, plan: Plan, seed: int, names: list[str], progress: bool | None,
+               executor: Executor | None) -> dict[str, Any]:  # fmt: skip
     show = sys.stderr.isatty() if progress is None else progress
     log = out / "run.log"
     store = LoggedStore(out / "store.sqlite", log)
@@ -113,7 +143,8 @@ def reproduce(
     results["seconds"] = round(time.perf_counter() - started, 2)
     results["executor"] = executor.describe() if executor is not None else where
     write_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=True))
-    figures = report.figures(results, out / "figures")
+    with _writing(out / "figures"):
+        figures = report.figures(results, out / "figures")
     write_atomic(out / "report.md", report.markdown(results, figures, out))
     _append(log, "finished")
     print(report.summary(results, out))

@@ -333,3 +333,49 @@ def test_ray_lost_worker_without_retries_then_resume(tmp_path, ray_executor) -> 
     assert set(w.calls(log)[before:]) == set(expected(xs)) - stored
     joined.close()
     assert not joined.owned and ray_executor.ray.is_initialized()
+
+
+_BUSY_POOL = """
+import sys
+sys.path.insert(0, {tests!r})
+import executor_work as w
+from adapters.runtime.executor import LocalExecutor, WorkItem, run_items
+
+if __name__ == "__main__":
+    items = [WorkItem(f"busy/{{i}}", w.pid_then_sleep, ({log!r}, 60.0)) for i in range(2)]
+    with LocalExecutor(2, threads=None) as ex:
+        run_items(items, ex, progress=False)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its exit status is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_pool_workers_end_with_a_killed_parent(tmp_path) -> None:
+    log = str(tmp_path / "pids")
+    script = tmp_path / "busy.py"
+    script.write_text(textwrap.dedent(_BUSY_POOL.format(tests=TESTS, log=log)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(w.calls(log)) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+        time.sleep(0.05)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    helpers = [int(p) for p in children]  # the workers and multiprocessing's resource tracker
+    assert {int(p) for p in w.calls(log)} <= set(helpers)
+    proc.kill()  # SIGKILL to the parent only: nothing of it can clean up
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in helpers if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"processes outlived their killed parent: {left}"
