@@ -13,6 +13,10 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _functor_rows(s: dict[str, Any]) -> list[Row]:
     rows = []
     for name, v in s["cases"].items():
@@ -41,7 +45,8 @@ def _homotopy_rows(s: dict[str, Any]) -> list[Row]:
         how = _decisions(v)
         rows += [
             (f"{paper['n_classes']} homotopy classes among {paper['n_networks']} MNIST networks"
-             f"{label}", f"{v['n_classes']} classes among {n} digits networks (sizes "
+             f"{label}", f"{_count(v['n_classes'], 'class', 'classes')} among {n} digits "
+             f"networks (sizes "
              f"{v['class_sizes']}; {how})", "n/a (different ensemble)",
              "class count depends on eps, the ensemble and its spawning"),
             (f"within-class accuracy spread < 0.5%{label}",
@@ -133,7 +138,8 @@ def _limits_rows(s: dict[str, Any]) -> list[Row]:
         rows.append((
             f"open question 1: does L preserve the multi-task limit? ({name})",
             f"{t['verdict']} after training, rank gap {t['rank_gap']} ({v['heads_read']})",
-            "answered here", "a linearization at one parameter point, on 64 probe images",
+            "answered here", "a linearization at one parameter point, on "
+            f"{_count(s['settings']['probe'], 'probe image', 'probe images')}",
         ))  # fmt: skip
     return rows
 
@@ -205,18 +211,79 @@ def markdown(results: dict[str, Any], figs: dict[str, Path], out: Path) -> str:
         "",
         "## Claims",
         "",
+        headline(results).capitalize() + ".",
+        "",
         "| paper's claim | our measurement | holds here? | why it may differ |",
         "| --- | --- | --- | --- |",
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in claims(results)]
     lines += ["", "## Figures", ""]
-    lines += [f"![{title}]({p.relative_to(out).as_posix()})" for title, p in figs.items()]
+    for title, p in figs.items():
+        image = f"![{title}]({p.relative_to(out).as_posix()})"
+        lines += [image, "", f"*{title}.* {caption(title)}", ""]
     lines += ["", "## Settings", "", "```", *(f"{k}: {v}" for k, v in plan.items()), "```", ""]
     return "\n".join(lines)
 
 
+#: What to look for in each figure, by the start of its title.
+CAPTIONS: dict[str, str] = {
+    "barrier matrix": "Loss barrier between every pair of networks (darker: lower). Blocks "
+    "of low barriers along the diagonal, in class order, are the homotopy classes; the "
+    "aligned panel shows the same pairs up to hidden-unit permutation.",
+    "class dendrogram": "Single-linkage merge heights of the barriers: networks joined below "
+    "the dashed eps line are in one class.",
+    "gap vs persistence": "Each point is one network: total H0 persistence of its landscape "
+    "against its generalization gap, with the least-squares line; the paper claims a "
+    "negative slope.",
+    "R^2 vs radius": "How well each persistence summary predicts the gap at each sampling "
+    "radius; a claim that holds needs R^2 >= 0.5 at some radius.",
+    "persistence diagram": "Birth against death of each sublevel class; points far above the "
+    "diagonal are lasting features, and essential classes (never dying) sit on the line "
+    "marked inf, apart from the finite ones.",
+    "transfer": "Accuracy and time of pullback transfer against fine-tuning and training "
+    "from scratch, with the paper's reference ratios as lines.",
+}
+
+
+def caption(title: str) -> str:
+    """The caption of the figure titled ``title``."""
+    return next((text for start, text in CAPTIONS.items() if title.startswith(start)), "")
+
+
+def tally(rows: list[Row]) -> dict[str, int]:
+    """The claims table counted by kind: paper claims that hold, that do not and that
+    cannot be tested here; open questions answered; controls that behave (fail as they
+    must) out of all controls."""
+    out = {"hold": 0, "do not hold": 0, "not testable here": 0, "questions answered": 0,
+           "controls": 0, "controls behaving": 0}  # fmt: skip
+    for _, _, verdict, _ in rows:
+        if "fails as it must" in verdict:
+            out["controls"] += 1
+            out["controls behaving"] += verdict.startswith("yes")
+        elif verdict.startswith("yes"):
+            out["hold"] += 1
+        elif verdict.startswith("no"):
+            out["do not hold"] += 1
+        elif verdict.startswith("answered"):
+            out["questions answered"] += 1
+        else:
+            out["not testable here"] += 1
+    return out
+
+
+def headline(results: dict[str, Any]) -> str:
+    """One sentence counting the claims table by kind (:func:`tally`)."""
+    t = tally(claims(results))
+    tested = t["hold"] + t["do not hold"]
+    parts = [f"paper claims: {t['hold']} of {tested} testable here hold, "
+             f"{t['not testable here']} not testable here"]  # fmt: skip
+    if t["questions answered"]:
+        parts.append(f"open questions answered: {t['questions answered']}")
+    if t["controls"]:
+        parts.append(f"controls behaving as they must: {t['controls behaving']} of "
+                     f"{t['controls']}")  # fmt: skip
+    return "; ".join(parts)
+
+
 def summary(results: dict[str, Any], out: Path) -> str:
-    verdicts = [r[2] for r in claims(results) if r[2].startswith(("yes", "no"))]
-    held = sum(v.startswith("yes") for v in verdicts)
-    return (f"{held} of {len(verdicts)} testable claim rows hold on this run; "
-            f"report: {out / 'report.md'}, results: {out / 'results.json'}")  # fmt: skip
+    return f"{headline(results)}. Report: {out / 'report.md'}, results: {out / 'results.json'}"
