@@ -25,7 +25,7 @@ from adapters.constructions.linkage import single_linkage
 from adapters.nets.engine import Engine
 from adapters.nets.losses import LossFunction
 from adapters.nets.models import mlp
-from adapters.runtime.store import Store
+from adapters.runtime.store import Store, StoreError
 from catcore.instances.paths import Homotopy, Paths
 from catcore.laws import check_examples
 from catcore.suites import category_laws, twocell_laws
@@ -463,5 +463,5 @@ def test_store_roundtrip_and_atomic_batches(tmp_path) -> None:
     with pytest.raises(TypeError):
         t.put_many({"ok": 1, "bad": object()})
     assert "ok" not in t  # nothing of a failed batch is written
-    with pytest.raises(ValueError, match="folder"):
+    with pytest.raises(StoreError, match="folder"):
         Store(tmp_path)
