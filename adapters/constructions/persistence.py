@@ -143,16 +143,27 @@ def _check_k(k: int) -> int:
     return int(k)
 
 
+def _within(
+    dist: np.ndarray, k: int, rtol: float, complete: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For ``(P, m)`` distances to candidates (the point itself among them): the radius
+    ``d_k (1 + rtol)`` of each row, which candidates lie within it, and the rows whose
+    candidates all do (ties may reach beyond them, unless the candidates are ``complete``);
+    those rows are cleared in the mask, for the caller to recompute."""
+    radius = np.sort(dist, axis=1)[:, k] * (1.0 + rtol)
+    within = dist <= radius[:, None]
+    tied = np.zeros(0, dtype=np.int64) if complete else np.flatnonzero(within.all(axis=1))
+    within[tied] = False
+    return radius, within, tied
+
+
 def _knn_kdtree(
     X: np.ndarray, k: int, rtol: float, extra: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
     tree = cKDTree(X)
     m = min(len(X), k + 1 + extra)
     dist, idx = tree.query(X, k=m)  # includes the point itself at distance 0
-    radius = dist[:, k] * (1.0 + rtol)
-    within = dist <= radius[:, None]
-    tied = np.flatnonzero(within.all(axis=1)) if m < len(X) else np.zeros(0, dtype=np.int64)
-    within[tied] = False
+    radius, within, tied = _within(dist, k, rtol, complete=m == len(X))
     r_idx, c_idx = np.nonzero(within)
     rows, cols = [r_idx], [idx[r_idx, c_idx]]
     if tied.size:  # ties reach beyond the candidates: all points within the radius
@@ -181,15 +192,12 @@ def _knn_brute(
         near = X64.index_select(0, c.reshape(-1)).view(stop - start, m, -1)
         dots = torch.bmm(near, X64[start:stop, :, None])[:, :, 0]
         exact = (sq[c] + sq[start:stop, None] - 2.0 * dots).clamp_min(0.0).sqrt().numpy()
-        radius = np.sort(exact, axis=1)[:, k] * (1.0 + rtol)
-        within = exact <= radius[:, None]
-        for r in np.flatnonzero(within.all(axis=1)) if m < P else ():
-            # ties reach beyond the candidates: recompute this row exactly
+        _, within, tied = _within(exact, k, rtol, complete=m == P)
+        for r in tied:  # ties reach beyond the candidates: recompute this row exactly
             full = np.linalg.norm(Xc - Xc[start + r], axis=1)
             js = np.flatnonzero(full <= np.sort(full)[k] * (1.0 + rtol))
             rows.append(np.full(js.size, start + r, dtype=np.int64))
             cols.append(js)
-            within[r] = False
         r_idx, c_idx = np.nonzero(within)
         rows.append(start + r_idx)
         cols.append(c[r_idx, c_idx].numpy().astype(np.int64))

@@ -47,7 +47,7 @@ class StoreError(RuntimeError):
     by another run. The message names the file and what to do."""
 
 
-def damaged(path: object, why: str) -> StoreError:
+def _damaged(path: object, why: str) -> StoreError:
     """The error for a damaged store file (which is left as it is)."""
     return StoreError(
         f"the store {str(path)!r} is damaged ({why}). It was not modified. Move it aside "
@@ -103,7 +103,7 @@ class Store:
         if self.path != ":memory:":
             problems = [r[0] for r in self._db.execute("PRAGMA quick_check(5)")]
             if problems != ["ok"]:
-                raise damaged(self.path, "SQLite's quick check: " + "; ".join(problems))
+                raise _damaged(self.path, "SQLite's quick check: " + "; ".join(problems))
         self._db.execute(_SCHEMA)
         columns = [r[1] for r in self._db.execute("PRAGMA table_info(items)")]
         if "sum" not in columns:
@@ -128,7 +128,7 @@ class Store:
         if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
             return StoreError(f"the store {str(self.path)!r} stayed locked by another "
                               f"process ({text}); wait for it to finish.")  # fmt: skip
-        return damaged(self.path, text)
+        return _damaged(self.path, text)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, items={len(self)})"
@@ -165,11 +165,11 @@ class Store:
     def _value(self, key: str, text: str, stored_sum: str | None) -> Any:
         """The JSON value of one row, after its checksum is verified."""
         if stored_sum != _checksum(text):
-            raise damaged(self.path, f"the value under {key!r} does not match its checksum")
+            raise _damaged(self.path, f"the value under {key!r} does not match its checksum")
         try:
             return json.loads(text)
         except ValueError:
-            raise damaged(self.path, f"the value under {key!r} is not valid JSON") from None
+            raise _damaged(self.path, f"the value under {key!r} is not valid JSON") from None
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
@@ -190,8 +190,12 @@ class Store:
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
-        with self._lock, self._db:
-            self._db.execute("DELETE FROM items WHERE key = ?", (self._key(key),))
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute("DELETE FROM items WHERE key = ?", (self._key(key),))
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
 
     def __len__(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM items", ())[0][0])
@@ -224,7 +228,7 @@ def _check_file(path: Path) -> None:
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as fh:
             if fh.read(len(_HEADER)) != _HEADER:
-                raise damaged(path, "its header is not an SQLite header")
+                raise _damaged(path, "its header is not an SQLite header")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -235,13 +235,14 @@ CAPTIONS: dict[str, str] = {
     "gap vs persistence": "Each point is one network: total H0 persistence of its landscape "
     "against its generalization gap, with the least-squares line; the paper claims a "
     "negative slope.",
-    "R^2 vs radius": "How well each persistence summary predicts the gap at each sampling "
-    "radius; a claim that holds needs R^2 >= 0.5 at some radius.",
+    "R^2 vs radius": "R^2 of each persistence summary's fit to the gap at each sampling "
+    "radius; the dashed line is the paper's R^2.",
     "persistence diagram": "Birth against death of each sublevel class; points far above the "
     "diagonal are lasting features, and essential classes (never dying) sit on the line "
     "marked inf, apart from the finite ones.",
-    "transfer": "Accuracy and time of pullback transfer against fine-tuning and training "
-    "from scratch, with the paper's reference ratios as lines.",
+    "transfer": "Test accuracy, median wall time and fraction of parameters trained for "
+    "each condition (blue: training from scratch and fine-tuning; green: pullback "
+    "transfer); the dashed line is the paper's fraction trained.",
 }
 
 
