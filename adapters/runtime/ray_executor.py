@@ -161,9 +161,12 @@ class RayExecutor(Executor):
                     pending[self._submit(item, paths)] = item.key
                     break
         finally:
+            # force: a plain cancel raises KeyboardInterrupt inside the task, which can land
+            # in the middle of an import (torch, numpy) and leave a worker that Ray reuses
+            # but that can never import it again; a killed worker is replaced by a fresh one
             for ref in pending:
                 with contextlib.suppress(Exception):
-                    ray.cancel(ref)
+                    ray.cancel(ref, force=True)
 
     def _result(self, ray: Any, ref: Any, key: str) -> Any:
         try:

@@ -335,6 +335,27 @@ def test_ray_lost_worker_without_retries_then_resume(tmp_path, ray_executor) -> 
     assert not joined.owned and ray_executor.ray.is_initialized()
 
 
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_ray_abandoned_items_end_with_their_workers(tmp_path, ray_executor) -> None:
+    """A stream closed early kills the workers of the items still running: a cancel that
+    only interrupts the task can interrupt an import and leave a worker that cannot redo it."""
+    log = str(tmp_path / "pids")
+    items = [WorkItem("quick", w.cubic, (2,)), WorkItem("busy", w.pid_then_sleep, (log, 60.0))]
+    stream = ray_executor.imap(items)
+    assert next(stream) == ("quick", 4)
+    deadline = time.monotonic() + 60
+    while not w.calls(log):
+        assert time.monotonic() < deadline, "the busy item never started"
+        time.sleep(0.05)
+    [pid] = [int(p) for p in w.calls(log)]
+    stream.close()
+    deadline = time.monotonic() + 15
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), "the abandoned item's worker is still running"
+
+
 _BUSY_POOL = """
 import sys
 sys.path.insert(0, {tests!r})
