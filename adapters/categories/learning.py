@@ -22,7 +22,7 @@ from torch import Tensor
 from adapters.categories.param import Param, to_numpy
 from adapters.categories.rep import Rep
 from adapters.nets.diagnosis import Culprit, inspect_modules, localize, merge
-from adapters.nets.models import resolve_layer
+from adapters.nets.model_io import as_input, parse_layer
 from catcore.equality import Tolerance, as_array
 from catcore.functor import Functor
 from catcore.instances.paths import Path
@@ -56,9 +56,9 @@ class LearningFunctor(Functor):
         rtol: float = 1e-6,
     ) -> None:
         engine = param.engine
-        probe = engine.X if probe is None else probe.to(device=engine.device, dtype=engine.dtype)
+        probe = engine.X if probe is None else as_input(probe, engine.dtype, engine.device)
         layer = engine.layer if layer is None else layer
-        resolve_layer(engine.model, layer)
+        parse_layer(engine.model, layer)
         object.__setattr__(self, "param", param)
         object.__setattr__(self, "engine", engine)
         object.__setattr__(self, "probe", probe)

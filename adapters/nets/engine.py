@@ -34,8 +34,9 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from adapters.nets.batched_path import batched_cross_entropy, mlp_plan
-from adapters.nets.metrics import accuracy_of
-from adapters.nets.models import penultimate, resolve_layer
+from adapters.nets.metrics import accuracy_of, cross_entropy
+from adapters.nets.model_io import as_input, as_output, parse_layer
+from adapters.nets.models import penultimate
 from adapters.nets.params import ParamSpace, recompute_bn_stats, stat_modules
 
 #: How the engine evaluates many parameter points (module docstring).
@@ -84,7 +85,7 @@ class Engine:
     axis) or a list of ``(n,)`` tensors; they are cast to ``dtype``. ``loss_fn(outputs,
     y)`` must return the scalar loss of one network (default: mean cross-entropy).
     ``space`` fixes the coordinates (default ``ParamSpace(model)``, which refuses
-    BatchNorm statistics). ``layer`` is a layer specification (see :mod:`adapters.nets.models`;
+    BatchNorm statistics). ``layer`` is a layer specification (see :mod:`adapters.nets.model_io`;
     default: the penultimate layer). ``chunk_points`` bounds how many points are
     evaluated at once (default: estimated from ``memory_mb``, 256 on CPU, 2048 on a GPU).
     ``device`` (default: that of ``X``) holds the model copy, the data and the results.
@@ -142,7 +143,7 @@ class Engine:
         self.loss_fn = loss_fn
         self.calibration = self.X if calibration is None else self._x(calibration)
         self.layer = penultimate(self.model) if layer is None else layer
-        resolve_layer(self.model, self.layer)
+        parse_layer(self.model, self.layer)
         self._plan = mlp_plan(self.model)
         self.strategy: str = self._choose(strategy)
         self.memory_mb = memory_mb or (256.0 if self.device.type == "cpu" else 2048.0)
@@ -150,7 +151,7 @@ class Engine:
         self.evaluations = 0
 
     def _x(self, X: Tensor) -> Tensor:
-        return X.to(device=self.device, dtype=self.dtype)
+        return as_input(X, self.dtype, self.device)
 
     # -- setup ----------------------------------------------------------------------------
     def _choose(self, strategy: str) -> str:
@@ -235,23 +236,23 @@ class Engine:
         store: list[Tensor] = []
         if layer is None:
             return store, lambda: None
-        name, take_input = resolve_layer(self.model, layer)
-        module = self.model.get_submodule(name)
+        spec = parse_layer(self.model, layer)
+        module = self.model.get_submodule(spec.module)
 
-        def keep(t: Tensor) -> None:
-            store.append(t)
+        def keep(value: object) -> None:
+            store.append(spec.read(value))
             raise _Stop
 
-        if take_input:
+        if spec.take_input:
             h = module.register_forward_pre_hook(lambda _m, args: keep(args[0]))
         else:
             h = module.register_forward_hook(lambda _m, _a, out: keep(out))
         return store, h.remove
 
-    def _call(self, forward: Callable[[], Tensor], layer: str | None) -> Tensor:
+    def _call(self, forward: Callable[[], object], layer: str | None) -> Tensor:
         store, remove = self._capture(layer)
         try:
-            out = forward()
+            out = as_output(forward())
         except _Stop:
             out = store[0]
         finally:
@@ -284,13 +285,13 @@ class Engine:
         def one(tensors: dict[str, Tensor]) -> Tensor:
             store: list[Tensor] = []
             if layer is None:
-                return functional_call(self.model, tensors, (X,))
-            name, take_input = resolve_layer(self.model, layer)
-            module = self.model.get_submodule(name)
-            if take_input:
+                return as_output(functional_call(self.model, tensors, (X,)))
+            spec = parse_layer(self.model, layer)
+            module = self.model.get_submodule(spec.module)
+            if spec.take_input:
                 h = module.register_forward_pre_hook(lambda _m, a: store.append(a[0]))
             else:
-                h = module.register_forward_hook(lambda _m, _a, o: store.append(o))
+                h = module.register_forward_hook(lambda _m, _a, o: store.append(spec.read(o)))
             try:
                 functional_call(self.model, tensors, (X,))
             finally:
@@ -304,7 +305,8 @@ class Engine:
         layer is one GEMM ``(P*out, in) @ X^T`` shared by all points and the others are
         ``baddbmm``; the result is returned as a ``(P, N, d)`` (transposed) view."""
         assert self._plan is not None
-        stop, take_input = resolve_layer(self.model, layer) if layer is not None else (None, False)
+        spec = parse_layer(self.model, layer) if layer is not None else None
+        stop, take_input = (spec.module, spec.take_input) if spec else (None, False)
         tensors = self.space.unflatten(chunk)
         P = chunk.shape[0]
         h: Tensor = X
@@ -361,7 +363,8 @@ class Engine:
 
     def losses_of(self, outputs: Tensor, y: Tensor) -> Tensor:
         """Per-point losses from ``(P, N, out)`` outputs: ``(P,)``."""
-        if self.loss_fn is F.cross_entropy and y.dtype == torch.long and outputs.ndim == 3:
+        plain = self.loss_fn in (F.cross_entropy, cross_entropy) and y.ndim == 1
+        if plain and y.dtype == torch.long and outputs.ndim == 3:
             return batched_cross_entropy(outputs, y)
         return torch.stack([self.loss_fn(o, y) for o in outputs])
 

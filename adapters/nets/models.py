@@ -1,9 +1,8 @@
 """Small reference architectures for 8x8 digits, and the penultimate-layer convention.
 
-Layer specification (used by :class:`adapters.nets.engine.Engine` and everything that reads
-representations): a string ``"name"`` means the *output* of the submodule ``name``
-(``""`` is the whole model); ``"name:in"`` means the first *input* of that submodule.
-The penultimate representation of a network is the input of its last ``nn.Linear``;
+Layers are named by the specifications of :mod:`adapters.nets.model_io` (``"name"``: the
+output of a submodule, ``"name:in"``: its first input). The penultimate representation
+of a network is the input of its last ``nn.Linear``;
 :func:`penultimate` spells it as the output of a named module when one carries exactly
 that tensor (the module just before the last ``Linear`` inside the same ``Sequential``)
 and as ``"<last linear>:in"`` otherwise. See ``docs/adapters.md``, section "Models".
@@ -166,18 +165,3 @@ def penultimate(model: nn.Module) -> str:
         if i > 0:
             return f"{parent_name}.{keys[i - 1]}" if parent_name else keys[i - 1]
     return f"{last}:in"
-
-
-def resolve_layer(model: nn.Module, layer: str) -> tuple[str, bool]:
-    """Split a layer specification into ``(module name, take_input)``, checking it exists."""
-    if not isinstance(layer, str):
-        raise TypeError(f"layer must be a string, got {type(layer).__name__}")
-    name, _, tail = layer.partition(":")
-    if tail not in ("", "in"):
-        raise ValueError(f"layer {layer!r}: the only suffix allowed is ':in'")
-    try:
-        model.get_submodule(name)
-    except AttributeError:
-        names = [n for n, _ in model.named_modules() if n]
-        raise ValueError(f"no submodule {name!r} in {type(model).__name__}; have {names}") from None
-    return name, tail == "in"

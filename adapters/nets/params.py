@@ -30,6 +30,8 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.modules.batchnorm import _NormBase
 
+from adapters.nets.model_io import as_output
+
 BufferPolicy = Literal["refuse", "include", "recompute"]
 _POLICIES = ("refuse", "include", "recompute")
 
@@ -172,7 +174,8 @@ class ParamSpace:
     def functional(
         self, module: nn.Module, vec: Tensor, x: Tensor, *, calibration: Tensor | None = None
     ) -> Tensor:
-        """``module`` evaluated at ``vec`` on input ``x``, leaving ``module`` unchanged.
+        """``module`` evaluated at ``vec`` on input ``x``, leaving ``module`` unchanged (its
+        output read by :func:`~adapters.nets.model_io.as_output`).
 
         Differentiable in ``vec``. Under ``buffers='recompute'`` the running statistics are
         re-estimated on ``calibration`` (required) in a copy of the module first.
@@ -189,8 +192,8 @@ class ParamSpace:
                 self.load(work, vec.detach())
             recompute_bn_stats(work, calibration)
             tensors = {**dict(work.named_buffers()), **self.unflatten(vec)}
-            return functional_call(work, tensors, (x,))
-        return functional_call(module, self.tensors(module, vec), (x,))
+            return as_output(functional_call(work, tensors, (x,)))
+        return as_output(functional_call(module, self.tensors(module, vec), (x,)))
 
 
 @torch.no_grad()

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from adapters.nets.data import Split
 from adapters.nets.metrics import accuracy_of
+from adapters.nets.model_io import as_output
 from adapters.nets.params import BufferPolicy, ParamSpace
 from adapters.nets.trajectory import STATE, Recorder, Trajectory, atomic_save
 
@@ -96,7 +97,7 @@ def _evaluate(model: nn.Module, X: Tensor, y: Targets, loss_fn: Callable) -> tup
     model.eval()
     try:
         with torch.no_grad():
-            out = model(X)
+            out = as_output(model(X))
             loss = float(loss_fn(out, y))
             classes = isinstance(y, Tensor) and y.dtype == torch.long
             acc = float(accuracy_of(out, y)) if classes else math.nan
@@ -241,7 +242,8 @@ def train(
     ``settings``: a :class:`TrainSettings`; keyword ``overrides`` replace its fields
     (``train(model, data, steps=100, lr=0.05)``). ``data``: a
     :class:`~adapters.nets.data.Split` or ``(X, y)``, where ``y`` may be a dict of target
-    tensors (multi-task; ``loss_fn(model(xb), yb)`` then receives the dict). ``init`` (a
+    tensors (multi-task; ``loss_fn(model(xb), yb)`` then receives the dict; a structured
+    output is read by :func:`~adapters.nets.model_io.as_output`). ``init`` (a
     point of ``ParamSpace(model, buffers)`` or a checkpoint file) replaces the starting
     parameters, which is how several runs branch from one checkpoint. ``resume=True``
     continues an interrupted run found in ``out_dir``.
@@ -277,7 +279,7 @@ def train(
 
         def objective(step: int) -> Tensor:
             idx = batches[step]
-            return loss_fn(model(X[idx]), _take(y_fit, idx))
+            return loss_fn(as_output(model(X[idx])), _take(y_fit, idx))
 
         model.train()
         if run.start == 0:

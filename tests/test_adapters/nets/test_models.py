@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from adapters.nets.models import cnn_bn, mlp, penultimate, resolve_layer, small_resnet
+from adapters.nets.model_io import parse_layer
+from adapters.nets.models import cnn_bn, mlp, penultimate, small_resnet
 
 
 def _input_of_last_linear(model: nn.Module, x: Tensor) -> Tensor:
@@ -20,7 +21,8 @@ def _input_of_last_linear(model: nn.Module, x: Tensor) -> Tensor:
 
 
 def _layer_value(model: nn.Module, layer: str, x: Tensor) -> Tensor:
-    name, take_input = resolve_layer(model, layer)
+    spec = parse_layer(model, layer)
+    name, take_input = spec.module, spec.take_input
     module = model.get_submodule(name)
     seen: list[Tensor] = []
     if take_input:
@@ -90,6 +92,6 @@ def test_errors() -> None:
     with pytest.raises(ValueError, match="no nn.Linear"):
         penultimate(nn.Sequential(nn.Conv2d(1, 1, 1)))
     with pytest.raises(ValueError, match="no submodule 'x'"):
-        resolve_layer(mlp(), "x")
+        parse_layer(mlp(), "x")
     with pytest.raises(ValueError, match="':in'"):
-        resolve_layer(mlp(), "1:out")
+        parse_layer(mlp(), "1:out")
