@@ -21,7 +21,7 @@ from torch import Tensor
 
 from adapters.categories.param import Param, to_numpy
 from adapters.categories.rep import Rep
-from adapters.nets.diagnosis import Culprit, inspect_modules, localize, merge
+from adapters.nets.diagnosis import Culprit, grouped, inspect_modules, localize, merge, names_of
 from adapters.nets.model_io import as_input, parse_layer
 from catcore.equality import Tolerance, as_array
 from catcore.functor import Functor
@@ -154,6 +154,11 @@ class Verdict:
     objects: int = 0
     pairs: int = 0
 
+    @property
+    def responsible(self) -> list[str]:
+        """Qualified names of the modules that break the functor (from ``culprits``)."""
+        return [c.module for c in self.culprits if c.breaks]
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (numbers as floats, culprits as dicts)."""
         return {
@@ -166,6 +171,7 @@ class Verdict:
             "objects": self.objects,
             "composable_pairs": self.pairs,
             "diagnosis": list(self.diagnosis),
+            "responsible": self.responsible,
             "culprits": [c.__dict__.copy() for c in self.culprits],
             "law_failures": [
                 {"law": f.law, "reason": _short(f.reason)}
@@ -330,7 +336,7 @@ def _diagnose(
             f"{tol:.2g}; phi_theta is a deterministic per-sample function of theta "
             f"(re-evaluation defect {repeat:.2g}, batch-split defect {batch:.2g})."
         ]
-        return lines + [f"note: {c}" for c in culprits]
+        return lines + [f"note: {line}" for line in grouped(culprits)]
     lines = []
     if ident > tol:
         lines.append(f"L(id_theta) differs from id_(L theta) by {ident:.3g} > {tol:.2g}.")
@@ -354,10 +360,10 @@ def _diagnose(
             f"the network is not a function of its parameters and the input alone: a sample's "
             f"representation changes by {batch:.3g} when the rest of its batch changes."
         )
-    blamed = [c for c in culprits if c.breaks]
+    blamed = [c.module for c in culprits if c.breaks]
     if blamed:
-        lines.append("responsible: " + ", ".join(repr(c.module) for c in blamed) + ".")
-    lines += [str(c) for c in culprits]
+        lines.append(f"responsible: {names_of(blamed)}.")
+    lines += grouped(culprits)
     if not blamed and (repeat > tol or batch > tol):
         lines.append(
             "no module could be blamed: look for randomness or state outside theta in custom "

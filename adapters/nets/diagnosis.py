@@ -12,13 +12,21 @@ that, and each is found two ways:
   outputs differ is *stochastic* (or reads state that changes between calls); a module
   whose inputs for the first half of the probe set agree between a full-batch and a
   half-batch pass but whose outputs do not *couples the samples of a batch*; a forward
-  pass that changes a buffer *mutates state outside theta*. Only the innermost flagged
-  modules are blamed (their containers are flagged as a consequence).
+  pass that changes a buffer *mutates state outside theta*, and a module whose output
+  then moves in a second pass from the written state (but not from the restored one)
+  *reads* it, which breaks the functor. Only the innermost flagged modules are blamed
+  (their containers are flagged as a consequence). Inputs and outputs are compared as
+  all the tensors they hold (positional and keyword arguments, tuples, ``ModelOutput``
+  fields), so modules whose output is a tuple (``nn.LSTM``, ``nn.MultiheadAttention``,
+  attention blocks) are tested like any other, and randomness in a functional call
+  (``F.dropout``, a drop-path mask) is pinned on the module whose ``forward`` makes it.
+  :func:`grouped` writes one sentence per diagnosis however many modules share it.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -65,8 +73,33 @@ class Culprit:
     breaks: bool = True
 
     def __str__(self) -> str:
-        where = f"module {self.module!r} ({self.kind})"
-        return f"{where}: {self.problem} [{self.evidence}]. Fix: {self.fix}."
+        return grouped([self])[0]
+
+
+def names_of(modules: list[str], shown: int = 6) -> str:
+    """``'a', 'b' and 3 more``: a list of module names that stays short."""
+    text = ", ".join(repr(n) for n in modules[:shown])
+    return text + (f" and {len(modules) - shown} more" if len(modules) > shown else "")
+
+
+def grouped(culprits: list[Culprit]) -> list[str]:
+    """One sentence per diagnosis: modules of one class with the same problem and fix are
+    named together, with the kinds of evidence found (a network with 20 BatchNorms gets one
+    sentence, not 20)."""
+    groups: dict[tuple[str, str, str], list[Culprit]] = {}
+    for c in culprits:
+        groups.setdefault((c.kind, c.problem, c.fix), []).append(c)
+    lines = []
+    for (kind, problem, fix), members in groups.items():
+        modules = [c.module for c in members]
+        evidence = ", ".join(dict.fromkeys(c.evidence for c in members))
+        where = (
+            f"module {modules[0]!r} ({kind})"
+            if len(modules) == 1
+            else f"{len(modules)} {kind} modules ({names_of(modules)})"
+        )
+        lines.append(f"{where}: {problem} [{evidence}]. Fix: {fix}.")
+    return lines
 
 
 def _name(name: str) -> str:
@@ -97,29 +130,41 @@ def inspect_modules(model: nn.Module) -> list[Culprit]:
     return out
 
 
+def tensors_in(value: object) -> list[Tensor]:
+    """The tensors of a module's inputs or outputs, in order: tensors themselves, and those
+    inside tuples, lists and mappings (a Hugging Face ``ModelOutput``), recursively."""
+    if isinstance(value, Tensor):
+        return [value.detach().clone()]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors_in(v)]
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in tensors_in(v)]
+    return []
+
+
+Call = tuple[list[Tensor], list[Tensor]]
+
+
 class _Recorder:
-    """Forward hooks storing (input, output) of every submodule call, in call order."""
+    """Forward hooks storing (inputs, outputs) of every submodule call, in call order; the
+    inputs are all tensors of the positional and keyword arguments."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.calls: dict[str, list[list[Tensor | None]]] = {}
+        self.calls: dict[str, list[Call]] = {}
         self.handles = []
         for name, m in model.named_modules():
-            self.handles.append(m.register_forward_pre_hook(self._pre(name)))
+            self.handles.append(m.register_forward_pre_hook(self._pre(name), with_kwargs=True))
             self.handles.append(m.register_forward_hook(self._post(name)))
 
     def _pre(self, name: str):
-        def hook(_m: nn.Module, args: tuple) -> None:
-            x = args[0] if args and isinstance(args[0], Tensor) else None
-            self.calls.setdefault(name, []).append(
-                [None if x is None else x.detach().clone(), None]
-            )
+        def hook(_m: nn.Module, args: tuple, kwargs: dict) -> None:
+            self.calls.setdefault(name, []).append((tensors_in((args, kwargs)), []))
 
         return hook
 
     def _post(self, name: str):
         def hook(_m: nn.Module, _args: tuple, out: object) -> None:
-            if isinstance(out, Tensor):
-                self.calls[name][-1][1] = out.detach().clone()
+            self.calls[name][-1][1].extend(tensors_in(out))
 
         return hook
 
@@ -128,7 +173,7 @@ class _Recorder:
             h.remove()
 
 
-def _run(model: nn.Module, X: Tensor) -> dict[str, list[list[Tensor | None]]]:
+def _run(model: nn.Module, X: Tensor) -> dict[str, list[Call]]:
     rec = _Recorder(model)
     try:
         with torch.no_grad():
@@ -138,29 +183,47 @@ def _run(model: nn.Module, X: Tensor) -> dict[str, list[list[Tensor | None]]]:
     return rec.calls
 
 
-def _differ(a: Tensor | None, b: Tensor | None, rtol: float) -> bool | None:
-    """``None`` when not comparable, else whether ``a`` and ``b`` differ beyond ``rtol``."""
-    if a is None or b is None:
-        return None
-    if a.shape != b.shape:
+def _differ(a: Tensor, b: Tensor, rtol: float) -> bool:
+    """Whether ``a`` and ``b`` differ beyond ``rtol`` relative to ``1 + max |value|``."""
+    if a.shape != b.shape or a.dtype != b.dtype:
         return True
-    scale = 1.0 + float(torch.maximum(a.abs().max(), b.abs().max())) if a.numel() else 1.0
-    return bool((a - b).abs().max() > rtol * scale) if a.numel() else False
+    if not a.numel():
+        return False
+    if not a.is_floating_point():
+        return not torch.equal(a, b)
+    scale = 1.0 + float(torch.maximum(a.abs().max(), b.abs().max()))
+    return bool((a - b).abs().max() > rtol * scale)
 
 
-def _flag(first: dict, second: dict, rows: int | None, rtol: float) -> set[str]:
-    """Modules whose inputs agree (on the first ``rows`` samples) but outputs do not."""
+def _pairs(first: list[Tensor], second: list[Tensor], rows: int | None, n: int, strict: bool):
+    """Comparable pairs of tensors from two passes: all of them (``rows=None``: the same
+    batch twice), else batch-major tensors cut to their first ``rows`` of ``n`` samples and
+    the others whole when their shapes agree. A tensor that fits neither makes the passes
+    incomparable (``None``) when ``strict``, and is left out otherwise."""
+    if len(first) != len(second):
+        return None
+    if rows is None:
+        return list(zip(first, second))
+    out = []
+    for a, b in zip(first, second):
+        if a.ndim and b.ndim and a.shape[0] == n and b.shape[0] == rows:
+            out.append((a[:rows], b))
+        elif a.shape == b.shape:
+            out.append((a, b))
+        elif strict:
+            return None
+    return out
+
+
+def _flag(first: dict, second: dict, rows: int | None, n: int, rtol: float) -> set[str]:
+    """Modules whose inputs agree (on the first ``rows`` of ``n`` samples) but outputs do not."""
     flagged = set()
     for name, calls in first.items():
-        for c1, c2 in zip(calls, second.get(name, [])):
-            (i1, o1), (i2, o2) = c1, c2
-            if rows is not None:
-                if any(
-                    t is not None and (t.ndim == 0 or t.shape[0] < rows) for t in (i1, o1, i2, o2)
-                ):
-                    continue
-                i1, o1, i2, o2 = (None if t is None else t[:rows] for t in (i1, o1, i2, o2))
-            if _differ(i1, i2, rtol) is False and _differ(o1, o2, rtol):
+        for (i1, o1), (i2, o2) in zip(calls, second.get(name, [])):
+            inputs, outputs = _pairs(i1, i2, rows, n, True), _pairs(o1, o2, rows, n, False)
+            if inputs is None or any(_differ(a, b, rtol) for a, b in inputs):
+                continue
+            if outputs is None or any(_differ(a, b, rtol) for a, b in outputs):
                 flagged.add(name)
                 break
     return flagged
@@ -179,6 +242,14 @@ def _buffers(model: nn.Module) -> dict[str, Tensor]:
     return {n: b.detach().clone() for n, b in model.named_buffers()}
 
 
+def _restore(model: nn.Module, saved: dict[str, Tensor]) -> None:
+    """Put the buffers back as ``saved`` holds them, the non-persistent ones included
+    (which ``load_state_dict`` refuses)."""
+    for name, value in saved.items():
+        owner, _, leaf = name.rpartition(".")
+        model.get_submodule(owner)._buffers[leaf] = value.clone()
+
+
 def localize(model: nn.Module, X: Tensor, rtol: float = 1e-9) -> list[Culprit]:
     """Empirical culprits (see module docstring), on a copy of ``model`` (never mutated).
 
@@ -194,33 +265,47 @@ def localize(model: nn.Module, X: Tensor, rtol: float = 1e-9) -> list[Culprit]:
         for n, b in _buffers(work).items()
         if b.shape != before[n].shape or not torch.equal(b, before[n])
     )
-    out: list[Culprit] = []
-    if changed:
-        owners: dict[str, list[str]] = {}
-        for n in changed:
-            owner, _, leaf = n.rpartition(".")
-            owners.setdefault(owner, []).append(leaf)
-        for owner, leaves in sorted(owners.items()):
-            problem = (
-                "its forward pass writes the buffers "
-                + ", ".join(leaves)
-                + " (state outside theta)"
-            )
-            out.append(Culprit(_name(owner), kinds[owner], problem, "buffers", FIX_MUTATION, False))
-    work.load_state_dict({**work.state_dict(), **before})
-    random = _innermost(_flag(a, _run(work, X), None, rtol))
+    n = X.shape[0]
+    # a second pass from the written state; modules whose output moves there but not in a
+    # pass from the restored state read that state, the others are random
+    moved = _flag(a, _run(work, X), None, n, rtol) if changed else set()
+    _restore(work, before)
+    random = _innermost(_flag(a, _run(work, X), None, n, rtol))
+    reads = set(_innermost(moved)) - set(random)
+    out = _state_culprits(changed, reads, kinds) if changed else []
     for name in random:
         problem = "same input, different output at the same theta (randomness or hidden state)"
         out.append(Culprit(_name(name), kinds[name], problem, "repeat", FIX_RANDOM))
     if X.shape[0] >= 4:
-        work.load_state_dict({**work.state_dict(), **before})
-        half = X.shape[0] // 2
+        _restore(work, before)
+        half = n // 2
         b = _run(work, X[:half])
-        noisy = {n for n in _flag(a, b, half, rtol) if not any(_inside(r, n) for r in random)}
+        noisy = {m for m in _flag(a, b, half, n, rtol) if not any(_inside(r, m) for r in random)}
         coupled = _innermost(noisy - set(random))
         for name in coupled:
             problem = "a sample's output depends on the other samples of its batch"
             out.append(Culprit(_name(name), kinds[name], problem, "batch", FIX_BATCH))
+    return out
+
+
+def _state_culprits(changed: list[str], reads: set[str], kinds: dict[str, str]) -> list[Culprit]:
+    """Owners of the written buffers ``changed``; an owner among the modules that ``reads``
+    them breaks the functor, as does a reader that owns none of them."""
+    owners: dict[str, list[str]] = {}
+    for n in changed:
+        owner, _, leaf = n.rpartition(".")
+        owners.setdefault(owner, []).append(leaf)
+    out = []
+    for owner, leaves in sorted(owners.items()):
+        read = owner in reads
+        problem = f"its forward pass writes the buffers {', '.join(leaves)} (state outside theta)"
+        if read:
+            problem += " and reads them: a second pass at the same theta gives another output"
+        out.append(Culprit(_name(owner), kinds[owner], problem, "buffers", FIX_MUTATION, read))
+    for name in sorted(reads - set(owners)):
+        problem = "reads buffers that the forward pass writes: a second pass at the same theta "
+        problem += "gives another output (state outside theta)"
+        out.append(Culprit(_name(name), kinds[name], problem, "buffers", FIX_MUTATION))
     return out
 
 

@@ -275,3 +275,125 @@ def test_bad_input():
         verify_functor(L, [P.linear(a, a + 1), P.linear(a, a + 1)])
     with pytest.raises(ValueError, match="at least one path"):
         verify_functor(L, [])
+
+
+# -- modules with tuple outputs, functional randomness, buffers outside the state dict -------
+class FunctionalDropout(nn.Module):
+    """Dropout by ``F.dropout`` in forward: no Dropout module for inspection to find."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return nn.functional.dropout(self.lin(x), 0.5, self.training)
+
+
+class DropPath(nn.Module):
+    """Stochastic depth as timm writes it: a per-sample Bernoulli mask on the residual."""
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        keep = (torch.rand(x.shape[0], 1, dtype=x.dtype) > 0.5).to(x.dtype)
+        return x * keep / 0.5
+
+
+class Attention(nn.Module):
+    """Self-attention over 2 tokens of 4 features; MultiheadAttention returns a tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(4, 2, dropout=0.5, batch_first=True)
+
+    def forward(self, x):
+        seq = x.view(-1, 2, 4)
+        out, _ = self.mha(seq, seq, seq)
+        return out.reshape(-1, 8)
+
+
+class Recurrent(nn.Module):
+    """Two stacked LSTM layers with dropout between them; the LSTM returns a tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 4, num_layers=2, dropout=0.5, batch_first=True)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x.view(-1, 2, 4))
+        return out.reshape(-1, 8)
+
+
+class Positions(nn.Module):
+    """A non-persistent integer buffer, as Hugging Face embeddings keep ``position_ids``."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("position_ids", torch.arange(8), persistent=False)
+
+    def forward(self, x):
+        return x + 0.01 * self.position_ids.to(x.dtype)
+
+
+class RunningShift(nn.Module):
+    """Writes a buffer in forward and reads it: state outside theta that the output sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(8))
+
+    def forward(self, x):
+        self.shift += 0.1
+        return x - self.shift
+
+
+@pytest.mark.parametrize(
+    "middle, name, blamed",
+    [
+        (FunctionalDropout(), "fdrop", "fdrop"),
+        (DropPath(), "path", "path"),
+        (Attention(), "attn", "attn.mha"),
+        (Recurrent(), "rnn", "rnn.lstm"),
+    ],
+)
+def test_randomness_that_no_dropout_module_carries_is_named(middle, name, blamed):
+    torch.manual_seed(0)
+    net = wrapped(middle, name).double().train()
+    found = localize(net, PROBE.double())
+    assert [(c.module, c.evidence) for c in found] == [(blamed, "repeat")]
+    net.eval()
+    assert localize(net, PROBE.double()) == []
+
+
+def test_a_non_persistent_buffer_is_restored_not_refused():
+    torch.manual_seed(0)
+    net = wrapped(Positions(), "pos").double()
+    assert "pos.position_ids" not in net.state_dict()
+    assert localize(net, PROBE.double()) == []
+    P = Param(net, X, Y, grid_size=9)
+    a = P.of()
+    verdict = verify_functor(LearningFunctor(P, probe=PROBE), [P.linear(a, a + 0.05)])
+    assert verdict.functorial, str(verdict)
+
+
+def test_a_buffer_written_and_read_in_forward_is_state_outside_theta():
+    torch.manual_seed(0)
+    net = wrapped(RunningShift(), "shift").double()
+    found = localize(net, PROBE.double())
+    assert [(c.module, c.evidence, c.breaks) for c in found] == [("shift", "buffers", True)]
+    assert "state outside theta" in found[0].problem
+
+
+def test_modules_sharing_a_diagnosis_get_one_sentence():
+    torch.manual_seed(0)
+    blocks = [(f"bn{i}", nn.BatchNorm1d(64)) for i in range(9)]
+    net = nn.Sequential(OrderedDict([*blocks, ("fc", nn.Linear(64, 10))])).train()
+    P = Param(net, X, Y, buffers="include", grid_size=9)
+    a = P.of()
+    verdict = verify_functor(LearningFunctor(P, probe=PROBE), [P.linear(a, a + 0.05)])
+    assert not verdict.functorial
+    assert verdict.responsible == [f"bn{i}" for i in range(9)]
+    about_bn = [d for d in verdict.diagnosis if "BatchNorm1d" in d]
+    assert len(about_bn) == 1 and "9 BatchNorm1d modules" in about_bn[0]
+    assert "and 3 more" in about_bn[0]
+    assert verdict.to_json()["responsible"] == verdict.responsible
