@@ -3,15 +3,19 @@
 Each subcommand lives in its own module of this package and exposes
 ``register(subparsers)``, which adds a parser whose ``func`` default takes the parsed
 arguments and returns the exit status (0 success, 1 a law or claim failed, 2 bad input
-or an unusable output folder or store, 130 interrupted by Ctrl-C: finished work stays
-stored, and the same command resumes).
+or an unusable output folder or store, 3 an internal error (a bug of catcore or of the
+user's code that its checks did not catch: one line names it and where it was raised;
+``CATCORE_TRACEBACK=1`` prints the whole traceback), 130 interrupted by Ctrl-C: finished
+work stays stored, and the same command resumes).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from adapters.extras import INSTALL, NETS, MissingExtra, missing_nets, require_nets
@@ -78,6 +82,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    try:
+        return _run(args)
+    except Exception as exc:  # noqa: BLE001 - anything else is an internal error, code 3
+        return _internal_error(args.command, exc)
+
+
+def _internal_error(command: str, exc: Exception) -> int:
+    """Report an unexpected exception in one line (where it was raised) and return 3."""
+    if os.environ.get("CATCORE_TRACEBACK"):
+        traceback.print_exception(exc)
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {frame.filename}:{frame.lineno})" if frame else ""
+    print(f"catcore {command}: internal error: {type(exc).__name__}: {exc}{where}; "
+          "CATCORE_TRACEBACK=1 shows the traceback", file=sys.stderr)  # fmt: skip
+    return 3
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -1,143 +1,81 @@
-"""``catcore verify``: the functor laws of Thm 2.6 on a user's network (``docs/adapters.md``,
-"catcore verify").
+"""``catcore verify``: the functor laws of Thm 2.6 on a user's network, data and training
+run (``docs/verify.md``).
 
-Imports a factory ``PKG.MODULE:FACTORY`` (or ``path/to/file.py:FACTORY``) returning an
-``nn.Module`` for 8x8 digits (64 features or ``1x8x8`` images, detected by trying both),
-optionally loads a state dict, trains two short consecutive segments on digits, and
-verifies the laws on them with :func:`adapters.categories.learning.verify_functor`. Exit status: 0
-when the laws hold and the network is a function of its parameters, 1 when not, 2 on bad
-input.
+The model comes from a factory (``--model``), optionally with a checkpoint; the data from
+``--data`` (default: 8x8 digits, 64 features or ``1x8x8`` images, detected by trying
+both); the loss from ``--loss`` (default: cross-entropy on the output). The morphism
+verified is the user's recorded run (``--run``) or, without one, a short run trained here.
+The verdict says whether ``L: Param -> Rep`` preserves identities and composition on it and
+whether the network is a function of its parameters at all, naming the modules
+responsible (:func:`adapters.categories.learning.verify_functor`). Exit status: 0
+functorial, 1 not functorial, 2 bad input, 3 internal error.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import importlib
-import importlib.util
 import json
-import os
-import pickle
-import sys
-import zipfile
-from pathlib import Path
+import time
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from adapters.cli import UsageError, arguments
-from adapters.nets.params import ParamSpace
+from adapters.cli.user_inputs import build_model, load_checkpoint, load_data, load_loss, load_run
+from adapters.nets.metrics import cross_entropy
+from adapters.nets.model_io import as_output
 
-#: Samples of the digits train split that define the loss; probe samples come from the test split.
+#: Samples of the data that define the loss (and train the run made here) by default.
 TRAIN_SAMPLES = 512
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "verify",
         help="verify the functor laws of the learning functor on your network",
-        description="Train two short consecutive segments of your network on digits and check "
-        "that L: Param -> Rep preserves identities and composition on them, and that the "
-        "network is a function of its parameters (exit 0: yes, 1: no, 2: bad input).",
+        description="Check that L: Param -> Rep preserves identities and composition on a "
+        "training run of your network (yours with --run, else a short one trained here), and "
+        "that the network is a function of its parameters (exit 0: yes, 1: no, 2: bad input, "
+        "3: internal error).",
     )
     p.add_argument(
         "--model",  # required, checked in run() so that an unknown option is named first
-        metavar="PKG.MODULE:FACTORY",
-        help="factory returning an nn.Module for 8x8 digits (64 features or 1x8x8)",
+        metavar="MOD:FACTORY",
+        help="factory returning your nn.Module (MOD: a dotted module or a .py file)",
     )
-    p.add_argument("--checkpoint", metavar="FILE", help="state dict to load before training")
-    p.add_argument("--layer", metavar="NAME", help="layer to read (default: penultimate)")
+    p.add_argument("--checkpoint", metavar="FILE", help="state dict to load first")
+    p.add_argument("--data", metavar="MOD:FACTORY",
+                   help="factory returning (X, y) tensors, a Dataset or a DataLoader; X may be "
+                   "token ids (default: 8x8 digits)")  # fmt: skip
+    p.add_argument("--loss", metavar="MOD:FN",
+                   help="loss fn(output, y) -> scalar (default: cross-entropy on the output)")
+    p.add_argument("--run", metavar="DIR_OR_GLOB",
+                   help="checkpoints of your training run, in training order: the morphism "
+                   "verified (default: train a short run here)")  # fmt: skip
+    p.add_argument("--layer", metavar="NAME",
+                   help="layer to read: a module name, NAME:in, NAME[0], "
+                   "NAME.last_hidden_state (default: penultimate)")  # fmt: skip
     p.add_argument(
         "--train-mode",
         action="store_true",
         help="verify with the model in train mode (Dropout/BatchNorm active)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--steps", type=int, default=20, help="optimizer steps per segment")
-    p.add_argument("--probe", type=int, default=128, help="probe samples (from the test split)")
-    p.add_argument("--seed", type=arguments.seed, default=0, help="seed of the runs")
+    p.add_argument("--steps", type=arguments.positive, default=40,
+                   help="optimizer steps of the run trained here (default 40)")  # fmt: skip
+    p.add_argument("--samples", type=arguments.positive, default=TRAIN_SAMPLES,
+                   help=f"samples of the data that define the loss (default {TRAIN_SAMPLES})")
+    p.add_argument("--probe", type=int, default=128,
+                   help="probe samples whose representations are compared (default 128; "
+                   "digits: from the test split)")  # fmt: skip
+    p.add_argument("--seed", type=arguments.seed, default=0, help="seed of the run")
     p.add_argument("--grid", type=int, default=33, help="times per path at which laws compare")
+    p.add_argument("--dtype", choices=tuple(DTYPES), default="float64",
+                   help="precision of the evaluations (default float64)")  # fmt: skip
     p.set_defaults(func=run)
-
-
-def load_factory(spec: str) -> Any:
-    """The callable named by ``MODULE:NAME`` (dotted module, or a ``.py`` file path)."""
-    module_name, sep, attr = spec.rpartition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"--model must look like PKG.MODULE:FACTORY, got {spec!r}")
-    try:
-        if module_name.endswith(".py") or os.sep in module_name:
-            path = Path(module_name)
-            if not path.is_file():
-                raise UsageError(f"no such file {module_name!r} (from --model {spec!r})")
-            name = f"_catcore_verify_{path.stem}"
-            loaded = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(loaded)
-            sys.modules[name] = module  # dataclasses and pickling look modules up there
-            loaded.loader.exec_module(module)
-        else:
-            if os.getcwd() not in sys.path:
-                sys.path.insert(0, os.getcwd())
-            module = importlib.import_module(module_name)
-    except UsageError:
-        raise
-    except Exception as exc:  # the user's module failed to import: bad input
-        raise UsageError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
-    factory = getattr(module, attr, None)
-    if factory is None:
-        raise UsageError(f"module {module_name!r} has no attribute {attr!r} (unknown factory)")
-    if not callable(factory):
-        raise UsageError(f"{spec!r} is a {type(factory).__name__}, not a callable factory")
-    return factory
-
-
-def build_model(spec: str) -> nn.Module:
-    """Call the factory and check that it returns an ``nn.Module``."""
-    factory = load_factory(spec)
-    try:
-        model = factory()
-    except Exception as exc:
-        raise UsageError(f"factory {spec!r} raised {type(exc).__name__}: {exc}") from None
-    if not isinstance(model, nn.Module):
-        raise UsageError(f"factory {spec!r} returned {type(model).__name__}, not an nn.Module")
-    if not any(True for _ in model.parameters()):
-        raise UsageError(f"the model from {spec!r} has no parameters")
-    return model
-
-
-def load_checkpoint(model: nn.Module, file: str) -> None:
-    """Load a state dict (or a dict holding one under ``state_dict``/``model_state_dict``,
-    or a recorded checkpoint with a flat ``theta``) into ``model``, strictly."""
-    path = Path(file)
-    if path.is_dir():
-        raise UsageError(f"checkpoint {file!r} is a folder: give the file of one state dict")
-    if not path.is_file():
-        raise UsageError(f"checkpoint {file!r} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights_only" not in str(exc) or not zipfile.is_zipfile(path):
-            raise UsageError(f"{file!r} is not a torch checkpoint (torch.save) file") from None
-        raise UsageError(f"checkpoint {file!r} holds objects other than tensors; save its "
-                         "state_dict() instead") from None  # fmt: skip
-    except Exception as exc:
-        raise UsageError(f"cannot read checkpoint {file!r}: {type(exc).__name__}: {exc}") from None
-    if isinstance(state, dict) and "theta" in state and isinstance(state["theta"], torch.Tensor):
-        try:
-            ParamSpace(model, buffers="include").load(model, state["theta"].to(_dtype(model)))
-        except (TypeError, ValueError) as exc:
-            raise UsageError(f"checkpoint {file!r} does not fit the model: {exc}") from None
-        return
-    for key in ("state_dict", "model_state_dict"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict):
-        raise UsageError(f"checkpoint {file!r} holds a {type(state).__name__}, not a state dict")
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise UsageError(f"checkpoint {file!r} does not fit the model: {exc}") from None
 
 
 def _dtype(model: nn.Module) -> torch.dtype:
@@ -152,66 +90,116 @@ def detect_input(model: nn.Module) -> tuple[int, ...]:
     for shape in ((64,), (1, 8, 8)):
         try:
             with torch.no_grad():
-                out = probe(torch.zeros(2, *shape, dtype=_dtype(model)))
+                out = as_output(probe(torch.zeros(2, *shape, dtype=_dtype(model))))
         except Exception as exc:
             errors.append(f"{'x'.join(map(str, shape))}: {type(exc).__name__}: {exc}")
             continue
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 10):
-            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        if not isinstance(out, Tensor) or tuple(out.shape) != (2, 10):
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
             raise UsageError(
-                f"the model maps a batch of 2 digits {shape} to {got}; expected (2, 10) logits"
+                f"the model maps a batch of 2 digits {shape} to {got}; expected (2, 10) logits "
+                "(or give your own data with --data)"
             )
         return shape
     raise UsageError("the model accepts neither 64 features nor 1x8x8 images: " + "; ".join(errors))
 
 
+def inputs(args: argparse.Namespace, model: nn.Module) -> tuple[Tensor, Tensor, Tensor, str]:
+    """``(X, y, probe, description)``: the loss's data, the probe set, and a name for it."""
+    if args.data is None:
+        from adapters.nets.data import digits
+
+        shape = detect_input(model)
+        data = digits(seed=args.seed, flat=shape == (64,), dtype=_dtype(model))
+        X, y, held = data.X_train[: args.samples], data.y_train[: args.samples], data.X_test
+        what = f"digits {'x'.join(map(str, shape))}"
+    else:
+        X, y = load_data(args.data, max(args.samples, args.probe))
+        held, what = X, args.data
+    if args.probe > len(held):
+        raise UsageError(f"--probe {args.probe} is more than the {len(held)} samples of "
+                         f"{what}; choose --probe <= {len(held)}")  # fmt: skip
+    return X[: args.samples], y[: args.samples], held[: args.probe], what
+
+
+def check_runs(model: nn.Module, X: Tensor, y: Tensor, loss: Any) -> None:
+    """The model runs on two samples and the loss is a finite scalar there, or a
+    :class:`UsageError` that says which of them failed."""
+    probe = copy.deepcopy(model).eval()
+    try:
+        with torch.no_grad():
+            out = as_output(probe(X[:2]))
+    except Exception as exc:
+        raise UsageError(f"the model fails on 2 samples of the data (input {tuple(X.shape[1:])}, "
+                         f"{X.dtype}): {type(exc).__name__}: {exc}") from None  # fmt: skip
+    try:
+        value = loss(out, y[:2])
+    except Exception as exc:
+        raise UsageError(f"the loss fails on the model's output {tuple(out.shape)} and the "
+                         f"labels {tuple(y[:2].shape)}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        raise UsageError(f"the loss must return a scalar tensor, got {value!r:.80}")
+
+
 def run(args: argparse.Namespace) -> int:
     from adapters.categories.learning import LearningFunctor, verify_functor
     from adapters.categories.param import Param
-    from adapters.nets.data import digits
     from adapters.nets.training import train
 
     if args.model is None:
         raise UsageError("the following arguments are required: --model")
-    if args.steps < 1 or args.probe < 4 or args.grid < 2:
-        raise UsageError(
-            f"need --steps >= 1, --probe >= 4 and --grid >= 2, got {args.steps}, {args.probe}, "
-            f"{args.grid}"
-        )
+    if args.probe < 4 or args.grid < 2:
+        raise UsageError(f"need --probe >= 4 and --grid >= 2, got {args.probe}, {args.grid}")
+    clock = time.perf_counter()
     model = build_model(args.model)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint)
-    shape = detect_input(model)
-    data = digits(seed=args.seed, flat=shape == (64,), dtype=_dtype(model))
-    X, y = data.X_train[:TRAIN_SAMPLES], data.y_train[:TRAIN_SAMPLES]
-    probe = data.X_test[: args.probe]
-    every = max(1, args.steps // 5)
-    runs = []
-    for k in range(2):
-        r = train(model, (X, y), steps=args.steps, lr=0.05, batch_size=32,
-                  seed=args.seed + k, record_every=every)  # fmt: skip
-        runs.append(r.trajectory)
+    X, y, probe, what = inputs(args, model)
+    loss = cross_entropy if args.loss is None else load_loss(args.loss)
+    check_runs(model, X, y, loss)
+    if args.run:
+        points, steps = load_run(model, args.run)
+        source = f"{args.run} ({len(points)} checkpoints)"
+    else:
+        every = max(1, args.steps // 10)
+        r = train(model, (X, y), steps=args.steps, lr=0.05, batch_size=32, seed=args.seed,
+                  record_every=every, loss_fn=loss)  # fmt: skip
+        points, steps = r.trajectory.points(), r.trajectory.steps
+        source = f"trained here ({args.steps} SGD steps)"
     model.train(args.train_mode)
+    prepared = time.perf_counter()
     try:
-        P = Param(model, X, y, buffers="include", grid_size=args.grid)
-        segments = [P.trajectory(t) for t in runs]
+        P = Param(model, X, y, loss, buffers="include", grid_size=args.grid,
+                  dtype=DTYPES[args.dtype])  # fmt: skip
+        path = P.trajectory(points, steps)
         L = LearningFunctor(P, probe=probe, layer=args.layer)
     except ValueError as exc:  # unknown layer, no Linear to find the penultimate, ...
         raise UsageError(str(exc)) from None
-    verdict = verify_functor(L, segments)
+    verdict = verify_functor(L, [path])
+    done = time.perf_counter()
     if args.json:
         out = verdict.to_json()
         out.update(
             model=args.model,
+            data=what,
+            run=source,
             layer=L.layer,
-            input="x".join(map(str, shape)),
+            input="x".join(map(str, X.shape[1:])),
+            input_dtype=str(X.dtype).removeprefix("torch."),
             train_mode=bool(args.train_mode),
-            steps_per_segment=args.steps,
-            start_loss=float(P.loss(segments[0].dom)),
-            end_loss=float(P.loss(segments[-1].cod)),
+            probe=len(probe),
+            samples=len(X),
+            grid=args.grid,
+            seed=args.seed,
+            dtype=args.dtype,
+            parameters=P.space.n_params,
+            coordinates=P.space.n,
+            start_loss=float(P.loss(path.dom)),
+            end_loss=float(P.loss(path.cod)),
+            seconds={"load_and_train": prepared - clock, "verify": done - prepared},
         )
         print(json.dumps(out, indent=1))
     else:
-        print(f"catcore verify {args.model} (layer {L.layer!r}, input {shape})")
+        print(f"catcore verify {args.model} on {what}, run {source}, layer {L.layer!r}")
         print(verdict)
     return 0 if verdict.functorial else 1

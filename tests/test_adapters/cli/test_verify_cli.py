@@ -84,13 +84,13 @@ def test_checkpoint_is_loaded(catcore, tmp_path):
 @pytest.mark.parametrize(
     "model, message",
     [
-        (f"{FACTORIES}:nope", "unknown factory"),
-        (f"{FACTORIES}:NOT_CALLABLE", "not a callable factory"),
+        (f"{FACTORIES}:nope", "unknown name in --model"),
+        (f"{FACTORIES}:NOT_CALLABLE", "not a callable (--model)"),
         (f"{FACTORIES}:not_a_module", "returned int, not an nn.Module"),
         (f"{FACTORIES}:raises", "raised RuntimeError: factory is broken"),
         (f"{FACTORIES}:three_classes", "expected (2, 10) logits"),
         ("no_such_package.models:net", "cannot import 'no_such_package.models'"),
-        ("missing_colon", "PKG.MODULE:FACTORY"),
+        ("missing_colon", "PKG.MODULE:NAME"),
         (str(HERE / "absent.py") + ":f", "no such file"),
     ],
 )
