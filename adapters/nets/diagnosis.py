@@ -45,8 +45,9 @@ FIX_NO_STATS = (
     "normalization (LayerNorm, GroupNorm)"
 )
 FIX_RANDOM = (
-    "make its forward pass deterministic in eval mode, or move the state it reads into its "
-    "parameters or registered buffers"
+    "if it is random only in train mode (dropout inside it, a drop-path mask), call "
+    "model.eval(); otherwise make its forward pass deterministic, or move the state it reads "
+    "into its parameters or registered buffers"
 )
 FIX_BATCH = "make it act on each sample separately (in eval mode), or use a per-sample layer"
 FIX_MUTATION = (

@@ -1,0 +1,134 @@
+"""``catcore verify`` on users' own networks, data, losses and training runs: token ids,
+Datasets and DataLoaders, tuple outputs, Hugging Face models, recorded checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import adapters.cli as cli
+
+HERE = Path(__file__).resolve().parents[2]
+F = str(HERE / "verify_factories.py")
+FAST = ("--steps", "4", "--probe", "24", "--grid", "9", "--samples", "96")
+
+
+@pytest.fixture
+def catcore(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "SUBCOMMANDS", ("verify",))
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        status = cli.main(["verify", *FAST, *args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return invoke
+
+
+def factories():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("verify_factories_here", F)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("data", ["token_data", "token_dataset", "token_loader"])
+def test_token_ids_in_every_container_are_verified(catcore, data):
+    status, out, _ = catcore("--model", f"{F}:lstm", "--data", f"{F}:{data}", "--json")
+    result = json.loads(out)
+    assert status == 0 and result["functorial"], result["diagnosis"]
+    assert result["input_dtype"] == "int64" and result["input"] == "6"
+    assert result["probe"] == 24 and result["samples"] == 96 and result["grid"] == 9
+    assert result["parameters"] == sum(p.numel() for p in factories().lstm().parameters())
+
+
+def test_lstm_dropout_in_train_mode_is_named(catcore):
+    status, out, _ = catcore("--model", f"{F}:lstm", "--data", f"{F}:token_data",
+                             "--train-mode", "--json")  # fmt: skip
+    result = json.loads(out)
+    assert status == 1 and result["responsible"] == ["lstm"]
+
+
+def test_the_users_loss_defines_the_loss(catcore, tmp_path):
+    """Zero weights give zero logits; the 2-class hinge loss is then (C-1)/C = 1/2."""
+    net = factories().lstm()
+    torch.save({k: torch.zeros_like(v) for k, v in net.state_dict().items()}, tmp_path / "z.pt")
+    status, out, _ = catcore("--model", f"{F}:lstm", "--data", f"{F}:token_loader", "--loss",
+                             f"{F}:margin_loss", "--checkpoint", str(tmp_path / "z.pt"),
+                             "--json")  # fmt: skip
+    assert status == 0
+    assert json.loads(out)["start_loss"] == pytest.approx(0.5, abs=1e-12)
+
+
+def test_a_recorded_run_is_the_morphism_verified(catcore, tmp_path):
+    """Checkpoints written by a plain torch loop; the start loss is recomputed here."""
+    fac = factories()
+    net, (X, y) = fac.lstm(), fac.token_data()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    net.eval()  # no dropout in the run: the checkpoints are what the loop wrote
+    for step in range(11):
+        if step % 5 == 0:
+            torch.save(net.state_dict(), tmp_path / f"step_{step}.pt")
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(X[:96]), y[:96]).backward()
+        opt.step()
+    first = fac.lstm().eval()
+    first.load_state_dict(torch.load(tmp_path / "step_0.pt"))
+    with torch.no_grad():
+        start = float(nn.functional.cross_entropy(first.double()(X[:96]), y[:96]))
+    status, out, _ = catcore("--model", f"{F}:lstm", "--data", f"{F}:token_data", "--run",
+                             str(tmp_path / "step_*.pt"), "--json")  # fmt: skip
+    result = json.loads(out)
+    assert status == 0 and result["functorial"]
+    assert result["run"].endswith("(3 checkpoints)")
+    assert result["start_loss"] == pytest.approx(start, rel=1e-12)
+    assert result["end_loss"] < start
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--data", f"{F}:token_data", "--probe", "500"), "--probe 500 is more than the 160"),
+        (("--data", f"{F}:token_data", "--loss", f"{F}:not_a_loss"), "must return a scalar"),
+        (("--data", f"{F}:unlabelled_loader"), "need one of"),
+        (("--data", f"{F}:lstm"), "returned Recurrent"),
+        (("--data", f"{F}:token_data", "--run", "/nonexistent/*.pt"), "names 0 checkpoint"),
+        (("--data", f"{F}:token_data", "--layer", "lstm.nope"), "has no field 'nope'"),
+    ],
+)
+def test_bad_user_input_exits_2(catcore, args, message):
+    status, out, err = catcore("--model", f"{F}:lstm", *args)
+    assert status == 2 and out == "" and message in err and "Traceback" not in err
+
+
+def test_a_checkpoint_with_a_prefix_gets_a_hint(catcore, tmp_path):
+    state = {f"module.{k}": v for k, v in factories().small_mlp().state_dict().items()}
+    torch.save(state, tmp_path / "dp.pt")
+    status, _, err = catcore("--model", f"{F}:small_mlp", "--checkpoint", str(tmp_path / "dp.pt"))
+    assert status == 2 and "carry the prefix 'module.'" in err
+
+
+def test_an_internal_error_exits_3_in_one_line(catcore):
+    status, out, err = catcore("--model", f"{F}:fails_later")
+    assert status == 3 and out == ""
+    assert "internal error: RuntimeError: flaky forward" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("model, data", [("hf_bert", "token_data"), ("hf_gpt2", "sequence_labels")])
+def test_hugging_face_models_on_token_ids(catcore, model, data):
+    pytest.importorskip("transformers")
+    net = getattr(factories(), model)()
+    dropouts = [n for n, m in net.named_modules() if isinstance(m, nn.Dropout)]
+    status, out, _ = catcore("--model", f"{F}:{model}", "--data", f"{F}:{data}", "--json")
+    assert status == 0 and json.loads(out)["functorial"]
+    status, out, _ = catcore("--model", f"{F}:{model}", "--data", f"{F}:{data}", "--json",
+                             "--train-mode")  # fmt: skip
+    result = json.loads(out)
+    assert status == 1 and set(result["responsible"]) == set(dropouts)
