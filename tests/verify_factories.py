@@ -147,3 +147,27 @@ def fails_later() -> nn.Module:
 def unlabelled_loader() -> torch.utils.data.DataLoader:
     ids, _ = token_data()
     return torch.utils.data.DataLoader([{"input_ids": i} for i in ids], batch_size=32)
+
+
+def hf_resnet() -> nn.Module:
+    """A Hugging Face ResNet (BatchNorm throughout) for 1x8x8 digits."""
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.ResNetConfig(
+        num_channels=1, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], num_labels=10,
+    )  # fmt: skip
+    return transformers.ResNetForImageClassification(config)
+
+
+def hf_vit() -> nn.Module:
+    """A Hugging Face ViT with dropout in its embeddings, attention and MLPs, for 1x8x8 digits."""
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(
+        image_size=8, patch_size=4, num_channels=1, hidden_size=16, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=32, num_labels=10, hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+    )  # fmt: skip
+    return transformers.ViTForImageClassification(config)

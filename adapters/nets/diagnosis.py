@@ -20,6 +20,9 @@ that, and each is found two ways:
   fields), so modules whose output is a tuple (``nn.LSTM``, ``nn.MultiheadAttention``,
   attention blocks) are tested like any other, and randomness in a functional call
   (``F.dropout``, a drop-path mask) is pinned on the module whose ``forward`` makes it.
+  Each module's first call is also replayed alone with the same arguments (and the
+  buffers it had), which finds randomness that upstream randomness would hide from a
+  second pass of the whole model (attention dropout behind an embedding dropout).
   :func:`grouped` writes one sentence per diagnosis however many modules share it.
 """
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -148,18 +152,24 @@ Call = tuple[list[Tensor], list[Tensor]]
 
 class _Recorder:
     """Forward hooks storing (inputs, outputs) of every submodule call, in call order; the
-    inputs are all tensors of the positional and keyword arguments."""
+    inputs are all tensors of the positional and keyword arguments. With ``keep``, the
+    arguments of each module's first call and its buffers then are kept too, so that the
+    call can be replayed (:func:`_replay`)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, keep: bool = False) -> None:
         self.calls: dict[str, list[Call]] = {}
+        self.first: dict[str, tuple[Any, dict[str, Tensor]]] = {}
+        self.keep = keep
         self.handles = []
         for name, m in model.named_modules():
             self.handles.append(m.register_forward_pre_hook(self._pre(name), with_kwargs=True))
             self.handles.append(m.register_forward_hook(self._post(name)))
 
     def _pre(self, name: str):
-        def hook(_m: nn.Module, args: tuple, kwargs: dict) -> None:
+        def hook(m: nn.Module, args: tuple, kwargs: dict) -> None:
             self.calls.setdefault(name, []).append((tensors_in((args, kwargs)), []))
+            if self.keep and name not in self.first:
+                self.first[name] = (_copied((args, kwargs)), _buffers(m))
 
         return hook
 
@@ -174,14 +184,45 @@ class _Recorder:
             h.remove()
 
 
-def _run(model: nn.Module, X: Tensor) -> dict[str, list[Call]]:
-    rec = _Recorder(model)
+def _copied(value: Any) -> Any:
+    """A deep copy of a call's arguments (a cache object the call appends to stays as it
+    was), or the arguments themselves when they cannot be copied."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - an uncopyable argument is replayed as it is
+        return value
+
+
+def _run(model: nn.Module, X: Tensor, keep: bool = False) -> _Recorder:
+    rec = _Recorder(model, keep)
     try:
         with torch.no_grad():
             model(X)
     finally:
         rec.remove()
-    return rec.calls
+    return rec
+
+
+def _replay(model: nn.Module, rec: _Recorder, n: int, rtol: float) -> set[str]:
+    """Modules whose first call, replayed alone with the same arguments and the buffers it
+    had, gives another output: random (or reading Python state). Unlike a second pass of
+    the whole model, this tests a module even when randomness upstream changes its input
+    (attention dropout behind an embedding dropout). A module that cannot be called alone
+    is left to the whole-model passes."""
+    modules = dict(model.named_modules())
+    flagged = set()
+    for name, ((args, kwargs), buffers) in rec.first.items():
+        m = modules[name]
+        _restore(m, buffers)
+        try:
+            with torch.no_grad():
+                again = tensors_in(m(*_copied(args), **_copied(kwargs)))
+        except Exception:  # noqa: BLE001 - not callable alone: not tested this way
+            continue
+        pairs = _pairs(rec.calls[name][0][1], again, None, n, False)
+        if pairs is None or any(_differ(a, b, rtol) for a, b in pairs):
+            flagged.add(name)
+    return flagged
 
 
 def _differ(a: Tensor, b: Tensor, rtol: float) -> bool:
@@ -260,7 +301,8 @@ def localize(model: nn.Module, X: Tensor, rtol: float = 1e-9) -> list[Culprit]:
     work = copy.deepcopy(model)
     kinds = {name: type(m).__name__ for name, m in work.named_modules()}
     before = _buffers(work)
-    a = _run(work, X)
+    first = _run(work, X, keep=True)
+    a = first.calls
     changed = sorted(
         n
         for n, b in _buffers(work).items()
@@ -269,9 +311,10 @@ def localize(model: nn.Module, X: Tensor, rtol: float = 1e-9) -> list[Culprit]:
     n = X.shape[0]
     # a second pass from the written state; modules whose output moves there but not in a
     # pass from the restored state read that state, the others are random
-    moved = _flag(a, _run(work, X), None, n, rtol) if changed else set()
+    moved = _flag(a, _run(work, X).calls, None, n, rtol) if changed else set()
     _restore(work, before)
-    random = _innermost(_flag(a, _run(work, X), None, n, rtol))
+    repeated = _flag(a, _run(work, X).calls, None, n, rtol)
+    random = _innermost(repeated | _replay(work, first, n, rtol))
     reads = set(_innermost(moved)) - set(random)
     out = _state_culprits(changed, reads, kinds) if changed else []
     for name in random:
@@ -280,7 +323,7 @@ def localize(model: nn.Module, X: Tensor, rtol: float = 1e-9) -> list[Culprit]:
     if X.shape[0] >= 4:
         _restore(work, before)
         half = n // 2
-        b = _run(work, X[:half])
+        b = _run(work, X[:half]).calls
         noisy = {m for m in _flag(a, b, half, n, rtol) if not any(_inside(r, m) for r in random)}
         coupled = _innermost(noisy - set(random))
         for name in coupled:

@@ -397,3 +397,12 @@ def test_modules_sharing_a_diagnosis_get_one_sentence():
     assert len(about_bn) == 1 and "9 BatchNorm1d modules" in about_bn[0]
     assert "and 3 more" in about_bn[0]
     assert verdict.to_json()["responsible"] == verdict.responsible
+
+
+def test_attention_dropout_behind_an_upstream_dropout_is_named():
+    """The embedding dropout changes the attention's input in every pass, so only a replay
+    of the attention's own call can tell that it is random too."""
+    torch.manual_seed(0)
+    net = wrapped(nn.Sequential(nn.Dropout(0.5), Attention()), "block").double().train()
+    found = {c.module for c in localize(net, PROBE.double())}
+    assert found == {"block.0", "block.1.mha"}

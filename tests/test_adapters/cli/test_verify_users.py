@@ -121,14 +121,30 @@ def test_an_internal_error_exits_3_in_one_line(catcore):
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("model, data", [("hf_bert", "token_data"), ("hf_gpt2", "sequence_labels")])
-def test_hugging_face_models_on_token_ids(catcore, model, data):
+@pytest.mark.parametrize(
+    "model, data, random",
+    [
+        ("hf_bert", "token_data", nn.Dropout),
+        ("hf_gpt2", "sequence_labels", nn.Dropout),
+        ("hf_vit", None, nn.Dropout),
+        ("hf_resnet", None, nn.BatchNorm2d),
+    ],
+)
+def test_hugging_face_models(catcore, model, data, random):
+    """Eval mode is functorial; train mode names every module of the random (or batch
+    coupled) class, and beyond them only attention blocks (dropout on attention weights is
+    a functional call inside them)."""
     pytest.importorskip("transformers")
     net = getattr(factories(), model)()
-    dropouts = [n for n, m in net.named_modules() if isinstance(m, nn.Dropout)]
-    status, out, _ = catcore("--model", f"{F}:{model}", "--data", f"{F}:{data}", "--json")
+    modules = dict(net.named_modules())
+    expected = {n for n, m in modules.items() if isinstance(m, random)}
+    given = ("--data", f"{F}:{data}") if data else ()
+    status, out, _ = catcore("--model", f"{F}:{model}", *given, "--json")
     assert status == 0 and json.loads(out)["functorial"]
-    status, out, _ = catcore("--model", f"{F}:{model}", "--data", f"{F}:{data}", "--json",
-                             "--train-mode")  # fmt: skip
+    status, out, _ = catcore("--model", f"{F}:{model}", *given, "--json", "--train-mode")
     result = json.loads(out)
-    assert status == 1 and set(result["responsible"]) == set(dropouts)
+    assert status == 1 and expected <= set(result["responsible"])
+    others = set(result["responsible"]) - expected
+    assert all("Attention" in type(modules[n]).__name__ for n in others), others
+    if model in ("hf_bert", "hf_vit"):  # attention_probs_dropout_prob > 0 in their configs
+        assert others
