@@ -29,6 +29,9 @@ from catcore.instances.paths import Path
 from catcore.laws import Report, RuleSet, check_examples
 from catcore.suites import functor_laws
 
+#: Bytes of float64 parameter points that :meth:`LearningFunctor.phi_along` holds at once.
+SAMPLE_BYTES = 64 * 2**20
+
 
 class LearningFunctor(Functor):
     """``L: Param -> Rep`` reading ``layer`` (default: the penultimate) on ``probe``
@@ -72,6 +75,15 @@ class LearningFunctor(Functor):
         r = self.engine.representations(self.param.tensor(points), layer=self.layer, X=self.probe)
         return to_numpy(r)
 
+    def phi_along(self, gamma: Path, t: np.ndarray) -> np.ndarray:
+        """``phi`` at the points ``gamma(t)``, ``(len(t), N, d)``, sampled a few at a time:
+        at most :data:`SAMPLE_BYTES` of parameter points exist at once, whatever the grid
+        (a ``(grid, n)`` array of an 11M-parameter network would take 2.9 GB at grid 33)."""
+        per = max(1, SAMPLE_BYTES // (8 * self.param.dim))
+        t = np.asarray(t, dtype=float)
+        parts = [self.phi(gamma.sample(t[i : i + per])) for i in range(0, len(t), per)]
+        return np.concatenate(parts) if parts else np.empty((0, *self.cod.shape))
+
     def representation(self, theta: Any) -> np.ndarray:
         """``L(theta)``: the object of Rep holding ``phi_theta`` on the probe set."""
         return self.cod.representation(self.phi(self.param.point(theta)))
@@ -81,7 +93,7 @@ class LearningFunctor(Functor):
         rep = self.cod
 
         def fn(t: np.ndarray) -> np.ndarray:
-            return self.phi(gamma.sample(t)).reshape(len(t), rep.dim)
+            return self.phi_along(gamma, t).reshape(len(t), rep.dim)
 
         kind = f"L({getattr(gamma, 'kind', 'path')})"
         image = rep._make(fn, gamma.duration, getattr(gamma, "breaks", ()), kind=kind)

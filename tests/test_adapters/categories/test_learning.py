@@ -406,3 +406,29 @@ def test_attention_dropout_behind_an_upstream_dropout_is_named():
     net = wrapped(nn.Sequential(nn.Dropout(0.5), Attention()), "block").double().train()
     found = {c.module for c in localize(net, PROBE.double())}
     assert found == {"block.0", "block.1.mha"}
+
+
+def test_paths_are_sampled_a_few_points_at_a_time(monkeypatch):
+    """Memory flat in the grid: with room for 2 points, no sample call asks for more, and
+    the image of the path is the same array."""
+    import adapters.categories.learning as learning
+    from catcore.instances.paths import Path as MoorePath
+
+    torch.manual_seed(0)
+    P = Param(mlp(64, (12,), 10), X, Y, grid_size=17)
+    a = P.of()
+    path = P.bezier(np.stack([a, a + 0.1, a - 0.05]))
+    L = LearningFunctor(P, probe=PROBE)
+    whole = np.asarray(L(path).sample(L.cod.grid * path.duration))
+    rows, sample = [], MoorePath.sample
+
+    def spy(self, t):
+        if self is path:  # the parameter path, not its image in Rep
+            rows.append(np.size(t))
+        return sample(self, t)
+
+    monkeypatch.setattr(MoorePath, "sample", spy)
+    monkeypatch.setattr(learning, "SAMPLE_BYTES", 2 * 8 * P.dim)
+    chunked = np.asarray(L(path).sample(L.cod.grid * path.duration))
+    assert np.array_equal(whole, chunked)
+    assert rows and max(rows) <= 2
