@@ -47,7 +47,10 @@ class Path(Morphism):
 
     ``breaks``: normalized times in ``(0, 1)`` where the path may have a corner;
     ``kind``: how it was built (``"linear"``, ``"piecewise"``, ``"trajectory"``,
-    ``"bezier"``, ``"constant"``, ``"concatenation"``, ...).
+    ``"bezier"``, ``"constant"``, ``"concatenation"``, ...). ``ends``: ``(dom, cod)``
+    when they are known to equal ``fn`` at ``0`` and ``duration`` (a concatenation shares
+    its pieces' end points instead of sampling copies: on a network with millions of
+    parameters every path would otherwise hold two more copies of ``theta``).
     """
 
     def __init__(
@@ -57,14 +60,17 @@ class Path(Morphism):
         duration: float,
         breaks: Any = (),
         kind: str = "path",
+        ends: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         if not (np.isfinite(duration) and duration >= 0):
             raise MorphismError(f"duration must be finite and >= 0, got {duration!r}")
         self.category, self.fn, self.duration = category, fn, float(duration)
-        ends = self.sample(np.array([0.0, self.duration]))
-        if ends.shape != (2, category.dim):
+        if ends is None:
+            ends = self.sample(np.array([0.0, self.duration]))
+        shapes = {np.shape(e) for e in ends}
+        if len(ends) != 2 or shapes != {(category.dim,)}:
             raise MorphismError(
-                f"path values have shape {ends.shape[1:]}, expected ({category.dim},)"
+                f"path values have shapes {sorted(shapes)}, expected ({category.dim},)"
             )
         self._dom, self._cod = ends[0], ends[1]
         b = np.unique(np.asarray(breaks, dtype=float).reshape(-1))
@@ -184,13 +190,17 @@ class Paths(TwoCategory):
             raise MorphismError(f"point has {x.size} coordinates, expected {self.dim}")
         return x
 
-    def _make(self, fn: Callable, duration: float, breaks: Any = (), kind: str = "path"):
-        return Path(self, fn, duration, breaks, kind)
+    def _make(
+        self, fn: Callable, duration: float, breaks: Any = (), kind: str = "path", ends=None
+    ) -> Path:
+        return Path(self, fn, duration, breaks, kind, ends)
 
     def identity(self, obj: Any) -> Path:
         """The constant path of duration 0 at ``obj`` (a strict identity)."""
         x = self.point(obj)
-        return self._make(lambda t: np.broadcast_to(x, (len(t), self.dim)), 0.0, kind="constant")
+        return self._make(
+            lambda t: np.broadcast_to(x, (len(t), self.dim)), 0.0, kind="constant", ends=(x, x)
+        )
 
     def linear(self, a: Any, b: Any, duration: float = 1.0) -> Path:
         """The straight segment ``a -> b`` at constant speed over ``[0, duration]``."""
@@ -216,12 +226,11 @@ class Paths(TwoCategory):
             )
         if len(k) == 1:
             return self.identity(k[0])
-        steps = np.diff(k, axis=0)
 
         def fn(t: np.ndarray) -> np.ndarray:
             i = np.clip(np.searchsorted(ts, t, side="right") - 1, 0, len(ts) - 2)
             w = (t - ts[i]) / (ts[i + 1] - ts[i])
-            return k[i] + w[:, None] * steps[i]
+            return k[i] + w[:, None] * (k[i + 1] - k[i])
 
         return self._make(fn, ts[-1], ts[1:-1] / ts[-1], kind=kind)
 
@@ -271,7 +280,7 @@ class Paths(TwoCategory):
         T = path.duration
         return self._make(
             lambda t: path.sample(T - t), T, 1.0 - path.breaks,
-            kind=f"reversed {getattr(path, 'kind', 'path')}",
+            kind=f"reversed {getattr(path, 'kind', 'path')}", ends=(path.cod, path.dom),
         )  # fmt: skip
 
     def _compose(self, f: Path, g: Path) -> Path:
@@ -291,7 +300,7 @@ class Paths(TwoCategory):
             breaks = np.concatenate([f.breaks * T1, [T1], T1 + g.breaks * T2]) / total
         else:
             breaks = ()
-        return self._make(fn, total, breaks, kind="concatenation")
+        return self._make(fn, total, breaks, kind="concatenation", ends=(f.dom, g.cod))
 
     # 2-cells
     def check_homotopy(self, h: Homotopy) -> None:
