@@ -141,10 +141,23 @@ def check_runs(model: nn.Module, X: Tensor, y: Tensor, loss: Any) -> None:
         raise UsageError(f"the loss must return a scalar tensor, got {value!r:.80}")
 
 
+def run_points(args: argparse.Namespace, model: nn.Module, X: Tensor, y: Tensor, loss: Any):
+    """``(points, steps, description)`` of the run verified: the user's checkpoints
+    (``--run``) or a run of ``--steps`` SGD steps trained here, recorded at 5 points (the
+    start and 4 more: enough for composable pieces, and 5 copies of ``theta`` at most)."""
+    from adapters.nets.training import train
+
+    if args.run:
+        points, steps = load_run(model, args.run)
+        return points, steps, f"{args.run} ({len(points)} checkpoints)"
+    r = train(model, (X, y), steps=args.steps, lr=0.05, batch_size=32, seed=args.seed,
+              record_every=max(1, args.steps // 4), loss_fn=loss)  # fmt: skip
+    return r.trajectory.points(), r.trajectory.steps, f"trained here ({args.steps} SGD steps)"
+
+
 def run(args: argparse.Namespace) -> int:
     from adapters.categories.learning import LearningFunctor, verify_functor
     from adapters.categories.param import Param
-    from adapters.nets.training import train
 
     if args.model is None:
         raise UsageError("the following arguments are required: --model")
@@ -157,21 +170,14 @@ def run(args: argparse.Namespace) -> int:
     X, y, probe, what = inputs(args, model)
     loss = cross_entropy if args.loss is None else load_loss(args.loss)
     check_runs(model, X, y, loss)
-    if args.run:
-        points, steps = load_run(model, args.run)
-        source = f"{args.run} ({len(points)} checkpoints)"
-    else:
-        every = max(1, args.steps // 10)
-        r = train(model, (X, y), steps=args.steps, lr=0.05, batch_size=32, seed=args.seed,
-                  record_every=every, loss_fn=loss)  # fmt: skip
-        points, steps = r.trajectory.points(), r.trajectory.steps
-        source = f"trained here ({args.steps} SGD steps)"
+    points, steps, source = run_points(args, model, X, y, loss)
     model.train(args.train_mode)
     prepared = time.perf_counter()
     try:
         P = Param(model, X, y, loss, buffers="include", grid_size=args.grid,
                   dtype=DTYPES[args.dtype])  # fmt: skip
         path = P.trajectory(points, steps)
+        del points  # the path holds its own float64 copy
         L = LearningFunctor(P, probe=probe, layer=args.layer)
     except ValueError as exc:  # unknown layer, no Linear to find the penultimate, ...
         raise UsageError(str(exc)) from None

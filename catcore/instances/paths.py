@@ -210,8 +210,12 @@ class Paths(TwoCategory):
             if T == 0 and self.same_object(a, b):
                 return self.identity(a)
             raise MorphismError(f"a segment between distinct points needs duration > 0, got {T}")
-        d = b - a
-        return self._make(lambda t: a + np.outer(t / T, d), T, kind="linear")
+
+        def fn(t: np.ndarray) -> np.ndarray:  # exact at both ends: (1 - s) a + s b
+            s = (t / T)[:, None]
+            return (1.0 - s) * a + s * b
+
+        return self._make(fn, T, kind="linear", ends=(a, b))
 
     def through(self, knots: Any, times: Any | None = None, kind: str = "piecewise") -> Path:
         """Piecewise-linear path through ``knots`` (``(K, dim)``) at strictly increasing
@@ -229,10 +233,10 @@ class Paths(TwoCategory):
 
         def fn(t: np.ndarray) -> np.ndarray:
             i = np.clip(np.searchsorted(ts, t, side="right") - 1, 0, len(ts) - 2)
-            w = (t - ts[i]) / (ts[i + 1] - ts[i])
-            return k[i] + w[:, None] * (k[i + 1] - k[i])
+            w = ((t - ts[i]) / (ts[i + 1] - ts[i]))[:, None]
+            return (1.0 - w) * k[i] + w * k[i + 1]  # exact at every knot
 
-        return self._make(fn, ts[-1], ts[1:-1] / ts[-1], kind=kind)
+        return self._make(fn, ts[-1], ts[1:-1] / ts[-1], kind=kind, ends=(k[0], k[-1]))
 
     def bezier(self, control: Any, duration: float = 1.0) -> Path:
         """The Bezier curve with control points ``control`` (``(K, dim)``, K >= 2):
@@ -251,7 +255,7 @@ class Paths(TwoCategory):
             s = (t / T)[:, None]
             return (binom * s**j * (1.0 - s) ** (m - j)) @ P
 
-        return self._make(fn, T, kind="bezier")
+        return self._make(fn, T, kind="bezier", ends=(P[0], P[-1]))  # weights (1,0..) at 0
 
     def reparametrize(
         self, path: Path, r: Callable[[np.ndarray], np.ndarray], duration: float | None = None

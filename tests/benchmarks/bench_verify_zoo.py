@@ -1,0 +1,91 @@
+"""``catcore verify`` on a zoo of users' networks: verdict, modules named, time and peak
+memory, each run in a fresh process (the table of ``docs/verify.md``).
+
+Run: ``python -m pytest tests/benchmarks/bench_verify_zoo.py --run-benchmarks -s -q``
+(about 25 minutes on 2 cores, most of it the two large networks). Peak memory is the
+process's maximum resident set size; it is also printed as a multiple of one float64 copy
+of the network's parameter vector, and for the large networks at two grids (memory flat in
+the grid means a ratio near 1). Only the verdicts are asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+
+TESTS = Path(__file__).resolve().parents[1]
+F = str(TESTS / "verify_factories.py")
+Z = str(TESTS / "benchmarks" / "zoo_factories.py")
+SMALL = ("--steps", "8", "--probe", "32", "--grid", "9", "--samples", "128")
+
+#: (label, model, data or None, also in train mode?): eval mode must be functorial, train
+#: mode not
+ZOO = [
+    ("digits MLP", f"{F}:small_mlp", None, False),
+    ("digits CNN, BatchNorm", f"{F}:small_cnn", None, True),
+    ("LSTM on token ids, dropout 0.5", f"{F}:lstm", f"{F}:token_data", True),
+    ("HF BERT on token ids", f"{F}:hf_bert", f"{F}:token_data", True),
+    ("HF GPT-2 on token ids", f"{F}:hf_gpt2", f"{F}:sequence_labels", True),
+    ("HF ResNet, BatchNorm", f"{F}:hf_resnet", None, True),
+    ("HF ViT, dropout", f"{F}:hf_vit", None, True),
+]
+LARGE = [
+    ("ResNet-18-sized (HF ResNet)", f"{Z}:resnet18"),
+    ("ViT-B/16-sized (HF ViT)", f"{Z}:vit_b16"),
+]
+
+_WRAPPER = """
+import contextlib, io, json, resource, sys
+from adapters.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    status = main(sys.argv[1:])
+result = json.loads(out.getvalue())
+result["status"] = status
+result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
+"""
+
+
+def verify(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _WRAPPER, "verify", "--json", *args],
+                          capture_output=True, text=True, cwd=TESTS.parent)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, mode: str, r: dict) -> str:
+    verdict = "functorial" if r["functorial"] else "NOT functorial"
+    named = ", ".join(r["responsible"][:3]) + (
+        f" (+{len(r['responsible']) - 3})" if len(r["responsible"]) > 3 else ""
+    )
+    seconds = sum(r["seconds"].values())
+    copies = r["peak_mb"] * 2**20 / (8 * r["coordinates"])
+    return (f"| {label} | {r['parameters']:,} | {mode} | {verdict} | {named or '-'} | "
+            f"{seconds:.0f} s | {r['peak_mb']:.0f} MB ({copies:.1f} theta) |")  # fmt: skip
+
+
+@pytest.mark.benchmark
+def test_verify_zoo() -> None:
+    print("\n| network | parameters | mode | verdict | responsible | time | peak memory |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for label, model, data, train_mode in ZOO:
+        given = ("--data", data) if data else ()
+        modes = [("eval", ())] + ([("train", ("--train-mode",))] if train_mode else [])
+        for mode, flag in modes:
+            r = verify("--model", model, *given, *SMALL, *flag)
+            assert r["functorial"] == (mode == "eval"), (label, mode, r["diagnosis"])
+            print(_row(label, mode, r), flush=True)
+    for label, model in LARGE:
+        runs = {g: verify("--model", model, "--steps", "4", "--probe", "32", "--grid", str(g))
+                for g in (9, 33)}  # fmt: skip
+        assert all(r["functorial"] for r in runs.values()), label
+        print(_row(f"{label}, grid 33", "eval", runs[33]), flush=True)
+        ratio = runs[33]["peak_mb"] / runs[9]["peak_mb"]
+        print(f"peak memory of {label}, grid 33 / grid 9: {ratio:.2f}x", flush=True)
