@@ -91,8 +91,10 @@ class Param(Paths):
 
     # -- objects ------------------------------------------------------------------------------
     def point(self, x: Any) -> np.ndarray:
-        """``x`` (tensor, array or sequence of ``n`` numbers) as a float64 point."""
-        p = to_numpy(x).reshape(-1)
+        """``x`` (tensor, array or sequence of ``n`` numbers) as a float64 point; a float64
+        array is used as it is, not copied (paths never write into their points)."""
+        p = x.reshape(-1) if isinstance(x, np.ndarray) and x.dtype == np.float64 else to_numpy(x)
+        p = p.reshape(-1)
         if p.shape != (self.dim,):
             raise MorphismError(f"point has {p.size} coordinates, expected {self.dim}")
         return p
@@ -152,15 +154,17 @@ class Param(Paths):
         c = np.asarray(cuts, dtype=float)
         if np.any(c <= 0) or np.any(c >= T) or np.any(np.diff(c) <= 0):
             raise ValueError(f"cuts must increase strictly inside (0, {T}), got {c.tolist()}")
-        ends = np.concatenate([[0.0], c, [T]])
+        times = np.concatenate([[0.0], c, [T]])
+        points = [path.dom, *path.sample(c), path.cod]  # one copy of each cut point, shared
         out = []
-        for t0, t1 in zip(ends[:-1], ends[1:]):
+        for i, (t0, t1) in enumerate(zip(times[:-1], times[1:])):
             b = path.breaks * T
             inner = (b[(b > t0) & (b < t1)] - t0) / (t1 - t0)
             out.append(
                 self._make(
                     lambda t, t0=t0: path.sample(t + t0), t1 - t0, inner,
                     kind=f"piece of {getattr(path, 'kind', 'path')}",
+                    ends=(points[i], points[i + 1]),
                 )
             )  # fmt: skip
         return out
