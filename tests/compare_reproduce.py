@@ -22,7 +22,7 @@ from typing import Any
 #: Keys whose values depend on the machine, the clock or the store, not on the decisions
 #: (and the raw landscape samples, which the fits summarize).
 VOLATILE = ("seconds", "time", "wall", "cpu", "evaluations", "reused", "computed", "path",
-            "figure", "report", "executor", "laws", "landscapes")  # fmt: skip
+            "figure", "report", "executor", "laws", "landscapes", "runs")  # fmt: skip
 
 
 def decisions(results: Any) -> Any:

@@ -300,7 +300,7 @@ def homotopy_classes(
             raise ValueError("a store needs loss_key= to name a callable loss")
         loss_key = loss_id(lf.engine)
     hashes = [tensor_digest(p) for p in pts]
-    losses = _point_losses(lf, pts, hashes, store, loss_key)
+    losses, losses_reused = _point_losses(lf, pts, hashes, store, loss_key)
     config = {**settings.to_json(), "order": order, "batch": batch or N, "certify": certify}
     tester = PairTests(lf, pts, losses, hashes, eps, config, store, loss_key, aligner, K,
                        certify)  # fmt: skip
@@ -322,6 +322,7 @@ def homotopy_classes(
         evaluations=lf.evaluations - before + tester.item_evaluations, points=pts, exact=exact,
         aligned=aligner is not None, pairs_total=len(pairs),
         pairs_tested=G.number_of_edges(), pairs_reused=len(tester.reused),
+        evaluations_reused=losses_reused + sum(tester.reused_cost.values()),
         settings=config, category=K, links=_links(tester, G),
         certified=tester.certify, undecided=_undecided(G, labels),
         _perm=tester.perm if aligner is not None else None,
@@ -361,7 +362,9 @@ def _aligner(align: Aligner | bool | None, lf: LossFunction) -> Aligner | None:
 
 def _point_losses(
     lf: LossFunction, pts: Tensor, hashes: list[str], store: Store | None, lid: str | None
-) -> list[float]:
+) -> tuple[list[float], int]:
+    """The loss at every point, read from ``store`` where it is there; with how many were
+    (each cost one evaluation when it was computed)."""
     keys = [f"loss/{lid}/{h}" for h in hashes]
     known = [store.get(k) if store is not None else None for k in keys]
     missing = [i for i, v in enumerate(known) if v is None]
@@ -374,7 +377,7 @@ def _point_losses(
     bad = [i for i, v in enumerate(known) if not math.isfinite(v)]
     if bad:
         raise ValueError(f"the loss is not finite at points {bad}")
-    return [float(v) for v in known]
+    return [float(v) for v in known], len(known) - len(missing)
 
 
 def _relabel(roots: list[int]) -> np.ndarray:

@@ -183,7 +183,12 @@ class Classes:
     ``connected``, ``status``, ``kind`` = ``"plain"``/``"aligned"``, ``plain`` and, when
     tested, ``aligned`` heights); ``linkage``: scipy-format single-linkage tree (see
     :func:`single_linkage` and ``docs/homotopy.md``, "The dendrogram"); ``evaluations``:
-    loss evaluations spent in this call (stored results cost none); ``category``: the
+    loss evaluations spent in this call (stored results cost none); ``evaluations_reused``:
+    what the stored losses and barriers read back here cost when they were computed, so
+    that ``evaluations + evaluations_reused`` is the cost of the result over every run
+    that built it (exactly in exact mode; the pruned search's float64 chords and
+    midpoint probes that decided nothing are not stored, so reading everything back
+    counts a few fewer); ``category``: the
     Param (a catcore ``Paths``) the tested segments live in; ``links[(u, v)]``: the tested
     segment of each link, oriented as tested; ``certified``: whether every decision was
     certified; ``undecided``: tested pairs in different classes whose certified bounds
@@ -201,6 +206,7 @@ class Classes:
     pairs_total: int
     pairs_tested: int
     pairs_reused: int
+    evaluations_reused: int
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
     category: Paths = field(default=None, repr=False)  # type: ignore[assignment]
     certified: bool = False
@@ -278,6 +284,7 @@ class Classes:
             "pairs_total": self.pairs_total,
             "pairs_tested": self.pairs_tested,
             "pairs_reused": self.pairs_reused,
+            "evaluations_reused": self.evaluations_reused,
             "exact": self.exact,
             "aligned": self.aligned,
             "certified": self.certified,

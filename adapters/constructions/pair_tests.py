@@ -48,6 +48,7 @@ class PairTests:
         self.results: dict[tuple[int, int], dict[str, dict]] = {}
         self.item_evaluations = 0  # spent in work items (exact mode)
         self.reused: set[tuple[int, int]] = set()
+        self.reused_cost: dict[tuple[int, int, str], int] = {}  # evaluations stored results cost
         keys = ("grid", "tol", "peaks", "max_evals", "budget")
         self.barrier = BarrierSettings(**{k: settings[k] for k in keys})
         base = self.barrier.to_json()
@@ -110,6 +111,7 @@ class PairTests:
     def reuse(self, u: int, v: int, kind: str, summary: dict) -> None:
         self.results.setdefault((u, v), {})[kind] = summary
         self.reused.add((u, v))
+        self.reused_cost[(u, v, kind)] = int(summary.get("evaluations", 0))
 
     def connected(self, summary: dict) -> bool:
         """Linked: a certified upper bound at most ``eps``, or (uncertified) a sampled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,9 @@ def plot_dendrogram(result: dict[str, Any], path: str | Path, variant: str = "pl
     fig, ax = plt.subplots(figsize=(8, 4))
     names = [n["name"] for n in result["networks"]]
     if len(Z):
-        dendrogram(Z, ax=ax, labels=names, color_threshold=eps, leaf_rotation=90)
+        with warnings.catch_warnings():  # all merges at height 0: scipy's own y-limits are
+            warnings.simplefilter("ignore", UserWarning)  # singular; ours are set below
+            dendrogram(Z, ax=ax, labels=names, color_threshold=eps, leaf_rotation=90)
     top = max(float(Z[:, 2].max()) if len(Z) else 0.0, eps)
     ax.set_ylim(0.0, 1.1 * top)
     ax.axhline(eps, color="red", linestyle="--", linewidth=1, label=f"eps = {eps:g}")

@@ -20,6 +20,7 @@ the parents' checkpoints) and finished barrier pairs are stored as they finish.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -103,6 +104,7 @@ def _summary(c: Classes, acc: np.ndarray) -> dict[str, Any]:
         "class_sizes": sorted((len(m) for m in c.classes), reverse=True),
         "labels": c.labels.tolist(),
         "evaluations": c.evaluations,
+        "evaluations_reused": c.evaluations_reused,
         "pairs_tested": c.pairs_tested,
         "pairs_total": c.pairs_total,
         "certified": c.certified,
@@ -185,22 +187,26 @@ def homotopy_study(
                 np.array_equal(c.labels, e.labels))
             summary["all_pairs_certified"] = e.certified
             summary["exact_evaluations"] = e.evaluations
+            summary["exact_evaluations_reused"] = e.evaluations_reused
             summary["linkage"] = e.linkage.tolist()
             summary["classes_vs_eps"] = classes_vs_eps(e.linkage)
             summary["barrier_matrix"] = e.barrier_matrix().tolist()
         result[name] = summary
         if name == "plain" and curved > 0:
-            result["curved"] = _curved(engine, points, c, eps, curved, store)
+            result["curved"] = _curved(engine, points, c, eps, curved, store, progress)
     return result
 
 
 def _curved(engine: Engine, points: torch.Tensor, c: Classes, eps: float, count: int,
-            store: Store) -> dict[str, Any]:  # fmt: skip
-    """Bezier-curve tests between representatives (first members) of different classes."""
+            store: Store, progress: bool | None) -> dict[str, Any]:  # fmt: skip
+    """Bezier-curve tests between representatives (first members) of different classes;
+    one progress line per computed pair on stderr (when ``progress`` or stderr is a
+    terminal)."""
     reps = [members[0] for members in c.classes]
     pairs = [(i, j) for k, i in enumerate(reps) for j in reps[k + 1 :]][:count]
+    show = sys.stderr.isatty() if progress is None else progress
     out = []
-    for i, j in pairs:
+    for k, (i, j) in enumerate(pairs, 1):
         key = "curved/" + digest(points[i].numpy().tobytes(), points[j].numpy().tobytes(), eps)
         hit = store.get(key)
         if hit is None:
@@ -211,6 +217,10 @@ def _curved(engine: Engine, points: torch.Tensor, c: Classes, eps: float, count:
                    "curved": None if r.curved is None else r.curved.height,
                    "evaluations": r.evaluations + r.fit_evaluations}  # fmt: skip
             store.put(key, hit)
+            if show:
+                curve = "not fitted" if hit["curved"] is None else f"{hit['curved']:.3g}"
+                print(f"  Bezier curve {k}/{len(pairs)}: networks {i}-{j}, barrier straight "
+                      f"{hit['linear']:.3g}, curved {curve}", file=sys.stderr, flush=True)
         out.append(hit)
     linked = sum(bool(h["homotopic"]) for h in out)
     return {"pairs": out, "connected_by_curve": linked, "tested": len(out)}

@@ -25,6 +25,7 @@ class Plan:
     transfer_epochs: int
     limits_epochs: int
     limits_probe: int = 64
+    transfer_repeats: int = 1
     functor_cases: tuple[str, ...] = (
         "mlp (eval)", "cnn_bn (eval)", "small_resnet (eval)", "mlp+BatchNorm (train mode, control)",
     )  # fmt: skip
@@ -58,8 +59,12 @@ PLANS: dict[str, Plan] = {
         limits_probe=24,
         functor_cases=("mlp (eval)", "mlp+BatchNorm (train mode, control)"),
     ),
-    "quick": Plan("quick", 20, 20, 32, 800, 3, 20, 2000, (0.03, 0.1, 0.3), 20, (0, 1, 2), 30, 30),
+    "quick": Plan(
+        "quick", 20, 20, 32, 800, 3, 20, 2000, (0.03, 0.1, 0.3), 20, (0, 1, 2), 30, 30,
+        transfer_repeats=3,
+    ),
     "full": Plan(
-        "full", 100, 40, 48, 1000, 8, 32, 5000, (0.01, 0.03, 0.1, 0.3), 40, (0, 1, 2, 3, 4), 30, 40
+        "full", 100, 40, 48, 1000, 8, 32, 5000, (0.01, 0.03, 0.1, 0.3), 40, (0, 1, 2, 3, 4), 30, 40,
+        transfer_repeats=5,
     ),
 }

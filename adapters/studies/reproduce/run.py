@@ -31,15 +31,40 @@ STUDIES: dict[str, Callable[..., dict[str, Any]]] = {
 
 class LoggedStore(Store):
     """A :class:`Store` that appends ``stored KEY`` to the run log on every write, so a
-    reader can see exactly what each run computed (and what it only reused)."""
+    reader can see exactly what each run computed (and what it only reused).
+
+    It also keeps the clock of the study being computed (:meth:`start_clock`): every
+    write stores, beside the items, ``clock/STUDY_KEY = {"seconds", "runs"}``, the time
+    spent on that study over every run that worked on it (up to the last write of an
+    interrupted run) and how many runs did."""
 
     def __init__(self, path: Path, log: Path) -> None:
         super().__init__(path)
         self.log = log
+        self._clock: str | None = None
+        self._tick = 0.0
+        self._joined = False
+
+    def start_clock(self, key: str) -> None:
+        """Count the time from now on toward the study stored under ``key``."""
+        self._clock, self._tick, self._joined = f"clock/{key}", time.perf_counter(), False
+
+    def clock(self) -> dict[str, Any]:
+        """The running study's clock: stored time plus this run's since its last write."""
+        assert self._clock is not None, "no study clock started"
+        spent = self.get(self._clock) or {"seconds": 0.0, "runs": 0}
+        now = time.perf_counter()
+        return {"seconds": spent["seconds"] + now - self._tick,
+                "runs": spent["runs"] + (not self._joined)}  # fmt: skip
 
     def put_many(self, items: Any) -> None:
         items = dict(items)
-        super().put_many(items)
+        if self._clock is not None:
+            clock = self.clock()
+            super().put_many({**items, self._clock: clock})
+            self._tick, self._joined = time.perf_counter(), True
+        else:
+            super().put_many(items)
         for key in items:
             _append(self.log, f"stored {key}")
 
@@ -62,6 +87,17 @@ def _writing(path: Path) -> Iterator[None]:
             f"{str(path.parent / 'store.sqlite')!r}; make the folder writable (or free disk "
             "space) and run the same command again, or choose another --out."
         ) from None
+
+
+def bookkeeping(studies: dict[str, Any], reused: list[str]) -> dict[str, Any]:
+    """What built the results: the studies computed by this run and those read back from
+    the store, and the compute time of all of them over every run that worked on them."""
+    return {
+        "computed": [n for n in studies if n not in reused],
+        "reused": reused,
+        "seconds_total": round(sum(s.get("seconds", 0.0) for s in studies.values()), 2),
+        "runs": max((s.get("runs", 1) for s in studies.values()), default=0),
+    }
 
 
 def _say(progress: bool, line: str) -> None:
@@ -126,21 +162,30 @@ def _reproduce(out: Path, plan: Plan, seed: int, names: list[str], progress: boo
                  f"executor={json.dumps(where, sort_keys=True)}")  # fmt: skip
     results: dict[str, Any] = {"plan": plan.to_json(), "seed": seed, "studies": {}}
     started = time.perf_counter()
+    reused = set(names)
     for name in names:
         key = f"study/{name}/{digest(plan.to_json(), seed, __version__)}"
         t0 = time.perf_counter()
         section = store.get(key)
         if section is None:
             _say(show, f"[{name}] running ...")
+            store.start_clock(key)
             section = STUDIES[name](plan, seed, store, show, executor)
-            section["seconds"] = round(time.perf_counter() - t0, 2)
+            clock = store.clock()
+            section["seconds"] = round(clock["seconds"], 2)
+            section["runs"] = clock["runs"]
+            section["seconds_this_run"] = round(time.perf_counter() - t0, 2)
             store.put(key, section)
-            _say(show, f"[{name}] done in {section['seconds']:.1f} s")
+            _say(show, f"[{name}] done in {section['seconds_this_run']:.1f} s" + (
+                f" ({section['seconds']:.1f} s over {clock['runs']} runs)"
+                if clock["runs"] > 1 else ""))  # fmt: skip
+            reused.discard(name)
         else:
             _say(show, f"[{name}] reused from {store.path}")
             _append(log, f"reused {key}")
         results["studies"][name] = section
     results["seconds"] = round(time.perf_counter() - started, 2)
+    results["bookkeeping"] = bookkeeping(results["studies"], [n for n in names if n in reused])
     results["executor"] = executor.describe() if executor is not None else where
     write_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=True))
     with _writing(out / "figures"):

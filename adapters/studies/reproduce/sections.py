@@ -12,6 +12,8 @@ other studies ignore it. See ``docs/cluster.md``.
 from __future__ import annotations
 
 import math
+import sys
+import time
 from typing import Any
 
 import torch
@@ -30,6 +32,12 @@ def laws(
     rows = law_table(plan.law_examples)
     return {"rows": rows, "all_ok": all(r["status"] == "ok" for r in rows),
             "settings": {"max_examples": plan.law_examples}}  # fmt: skip
+
+
+def _progress(progress: bool, line: str) -> None:
+    """One progress line on stderr (when ``progress``), as the other long steps give."""
+    if progress:
+        print(f"  {line}", file=sys.stderr, flush=True)
 
 
 def _verify(model: torch.nn.Module, steps: int, seed: int, train_mode: bool) -> dict[str, Any]:
@@ -76,14 +84,18 @@ def functor(
     """Thm 2.6 on real training segments: the networks of ``plan.functor_cases`` (MLP, CNN
     and ResNet in eval mode; a train-mode BatchNorm network as the control that must fail)."""
     out = {}
-    for name in plan.functor_cases:
+    for k, name in enumerate(plan.functor_cases, 1):
         factory, train_mode = FUNCTOR_CASES[name]
         key = f"functor/{digest(name, plan.functor_steps, seed)}"
         hit = store.get(key)
         if hit is None:
+            t0 = time.perf_counter()
             torch.manual_seed(seed)
             hit = _verify(factory(), plan.functor_steps, seed, train_mode)
             store.put(key, hit)
+            seconds = time.perf_counter() - t0
+            _progress(progress, f"functor {k}/{len(plan.functor_cases)}: {name}: "
+                                f"functorial = {hit['functorial']} ({seconds:.1f} s)")  # fmt: skip
         out[name] = hit
     return {
         "cases": out,
@@ -111,7 +123,8 @@ def transfer(
 
     say = (lambda line: print(f"  {line}", flush=True)) if progress else None
     result = run_transfer_study(seeds=plan.transfer_seeds, epochs=plan.transfer_epochs,
-                                source_epochs=plan.transfer_epochs, say=say)  # fmt: skip
+                                source_epochs=plan.transfer_epochs,
+                                repeats=plan.transfer_repeats, say=say)  # fmt: skip
     result["settings"] = result.pop("config")
     return result
 

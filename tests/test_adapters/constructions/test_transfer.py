@@ -402,7 +402,8 @@ def test_known_domain_morphism_transfer_reaches_high_accuracy(source_and_data):
 
 
 def test_transfer_study_smoke(tmp_path):
-    result = run_transfer_study(encoders={"tiny": (16,)}, seeds=(0,), epochs=2, source_epochs=2)
+    result = run_transfer_study(encoders={"tiny": (16,)}, seeds=(0,), epochs=2, source_epochs=2,
+                                repeats=2)  # fmt: skip
     json.dumps(result)
     enc = result["encoders"]["tiny"]
     n_head, n_total = 16 * 5 + 5, 64 * 16 + 16 + 16 * 5 + 5
@@ -411,6 +412,7 @@ def test_transfer_study_smoke(tmp_path):
         assert conds["finetune"]["fraction_trained"] == 1.0
         assert conds["pullback"]["fraction_trained"] == pytest.approx(n_head / n_total)
         assert target["fibre"]["as_expected"]
+        assert all(c["timings"] == 2 for c in conds.values())
         # cached and uncached pullback train the same head on the same features
         assert conds["pullback_cached"]["accuracy"] == pytest.approx(conds["pullback"]["accuracy"])
     perm = enc["targets"]["digits0-4-permuted"]["conditions"]

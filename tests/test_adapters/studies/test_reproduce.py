@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -59,6 +60,10 @@ def test_kill_leaves_no_results_and_resume_recomputes_nothing_finished(killed_th
     assert again, "the resumed run stored nothing: it did not finish the killed work"
     assert not set(again) & before, "finished items were computed again"
     assert _keys(out / "store.sqlite") >= before
+    studies = json.loads((out / "results.json").read_text())["studies"]
+    h = studies["homotopy"]  # killed mid-study: finished by the second run, timed over both
+    assert h["runs"] == 2 and h["seconds"] > h["seconds_this_run"]
+    assert studies["functor"]["runs"] == 1
 
 
 def test_results_json_has_every_section_with_settings(killed_then_resumed):
@@ -95,6 +100,58 @@ def test_second_run_reuses_everything(killed_then_resumed, capsys):
     new = (out / "run.log").read_text().splitlines()[log_lines:]
     assert not [l for l in new if " stored " in l]
     assert _keys(out / "store.sqlite") == keys
+    b = json.loads((out / "results.json").read_text())["bookkeeping"]
+    assert b["computed"] == [] and b["reused"] == ["laws", *SECTIONS] and b["runs"] == 2
+    assert "read back from the store: laws, functor" in (out / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    assert main(["reproduce", "--tiny", "--out", str(out)]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+def _killed_after(out: Path, stores: int) -> bool:
+    """Run ``reproduce --tiny`` in a new process group and SIGKILL the group once it has
+    stored ``stores`` more items; ``False`` when the run finished first."""
+    cmd = [sys.executable, "-m", "adapters.cli", "reproduce", "--tiny", "--out", str(out)]
+    before = len(_stored(out / "run.log"))
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 600
+    while proc.poll() is None:
+        if len(_stored(out / "run.log")) - before >= stores:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+        assert time.time() < deadline, "the run neither finished nor stored in time"
+        time.sleep(0.01)
+    assert proc.returncode == 0
+    return False
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_kills_leave_the_results_of_an_uninterrupted_run(uninterrupted, tmp_path, seed):
+    """Fault injection: two SIGKILLs at random points of the run (after a random number of
+    stored items, drawn under ``seed``), then a resume to the end; the results equal the
+    uninterrupted run's up to timings and reuse counters, and the bookkeeping says how
+    many runs built each study."""
+    from compare_reproduce import decisions, differences
+
+    rng = random.Random(seed)
+    kills = [_killed_after(tmp_path, rng.randint(1, 30)) for _ in range(2)]  # of ~40 items
+    assert kills[0], "the first kill did not land"
+    assert main(["reproduce", "--tiny", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    # floats to 1e-5: float32 sums may be ordered differently by another torch thread count
+    diff = differences(decisions(uninterrupted["studies"]), decisions(results["studies"]),
+                       rtol=1e-5)  # fmt: skip
+    assert diff == [], diff
+    stored = _stored(tmp_path / "run.log")
+    assert len(stored) == len(set(stored)), "an item was computed twice"
+    runs = [s["runs"] for s in results["studies"].values()]
+    assert results["bookkeeping"]["runs"] == max(runs) <= 1 + sum(kills)
 
 
 def test_bad_input_exits_2(tmp_path, capsys):
