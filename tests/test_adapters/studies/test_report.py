@@ -13,7 +13,8 @@ from adapters.studies.transfer_study import _quartiles, _ratios, _summary
 def test_tally_counts_claims_questions_and_controls_apart():
     rows = [("a", "", "yes", ""), ("b", "", "no", ""), ("c", "", "no", ""),
             ("d", "", "n/a (different ensemble)", ""), ("e", "", "answered here", ""),
-            ("f", "", "yes (fails as it must)", ""), ("g", "", "no (fails as it must)", "")]  # fmt: skip
+            ("f", "", "yes (fails as it must)", ""),
+            ("g", "", "no (fails as it must)", "")]  # fmt: skip
     assert report.tally(rows) == {"hold": 1, "do not hold": 2, "not testable here": 1,
                                   "questions answered": 1, "controls": 2,
                                   "controls behaving": 1}  # fmt: skip
