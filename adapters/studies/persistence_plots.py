@@ -33,26 +33,29 @@ def _save(fig: Figure, path: str | Path | None) -> Figure:
 def plot_diagrams(
     diagrams: Sequence[np.ndarray], title: str | None = None, path: str | Path | None = None
 ) -> Figure:
-    """Birth-death plot of a list of diagrams (``H0``, ``H1``, ...) on one pair of axes;
-    essential classes are drawn on a dashed line marked "inf" above the finite points."""
-    fig = _figure()
-    ax = fig.add_subplot()
+    """Birth-death plot of a list of diagrams (``H0``, ``H1``, ...): the finite pairs in the
+    main panel, the essential classes (never dying) apart in a strip above it, one row per
+    dimension at their birth values, with the count of each kind in the legend."""
+    fig = _figure((4.8, 4.6))
+    top, ax = fig.subplots(2, 1, sharex=True, height_ratios=(1, 5))
     dgms = [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in diagrams]
     values = np.concatenate([d[np.isfinite(d)] for d in dgms] + [np.zeros(0)])
     lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
-    span = hi - lo if hi > lo else 1.0
-    top = hi + 0.1 * span
     for dim, d in enumerate(dgms):
-        deaths = np.where(np.isfinite(d[:, 1]), d[:, 1], top)
-        ax.scatter(d[:, 0], deaths, s=12, label=f"H{dim} ({len(d)})", alpha=0.8)
-    ax.plot([lo, top], [lo, top], color="0.5", lw=0.8)
-    ax.axhline(top, color="0.5", ls="--", lw=0.8)
-    ax.text(lo, top, " inf", va="bottom", fontsize=8)
+        finite = np.isfinite(d[:, 1])
+        ax.scatter(d[finite, 0], d[finite, 1], s=12, alpha=0.8, color=f"C{dim}",
+                   label=f"H{dim}: {int(finite.sum())} finite, {int((~finite).sum())} essential")
+        top.scatter(d[~finite, 0], np.full(int((~finite).sum()), dim), s=60, alpha=0.6,
+                    marker="|", color=f"C{dim}")  # fmt: skip
+    ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8)
     ax.set_xlabel("birth (loss)")
     ax.set_ylabel("death (loss)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=7)
+    top.set_yticks(range(len(dgms)), [f"H{k}" for k in range(len(dgms))], fontsize=7)
+    top.set_ylim(-0.6, len(dgms) - 0.4)
+    top.set_ylabel("essential\n(birth)", fontsize=7)
     if title:
-        ax.set_title(title, fontsize=10)
+        top.set_title(title, fontsize=10)
     return _save(fig, path)
 
 
@@ -106,6 +109,9 @@ def plot_r2_vs_radius(result: StudyResult, path: str | Path | None = None) -> Fi
         hi = np.array([f.r2_ci[1] for f in fits], dtype=float)
         color = "0.45" if v in ("range", "loss") else "C0"
         ax.errorbar(radii, r2, yerr=[r2 - lo, hi - r2], marker="o", color=color, capsize=3)
+        if np.isnan(r2).all():
+            ax.text(0.5, 0.5, "no fit at any radius:\nthe summary is constant", ha="center",
+                    va="center", fontsize=8, transform=ax.transAxes)  # fmt: skip
         ax.axhline(PAPER["r2"], color="k", ls="--", lw=0.8)
         ax.set_title(v + (" (baseline)" if v in ("range", "loss") else ""), fontsize=9)
         ax.set_xscale("log")

@@ -242,10 +242,11 @@ def curved_section(h: dict[str, Any]) -> list[str]:
         return []
     eps = h["settings"]["eps"]
     lines = ["", "## Curved paths between classes", "",
-             f"A trained quadratic Bezier curve between the first members of two classes "
-             f"separated by straight segments (eps = {eps:g}): a curve whose sampled barrier "
-             f"is at most eps joins them, so straight lines alone separated the classes. "
-             f"{curved['connected_by_curve']} of {curved['tested']} pairs joined.", "",
+             f"A quadratic Bezier curve is trained between the first members of two classes "
+             f"that straight segments separate (eps = {eps:g}). Where its sampled barrier is "
+             f"at most eps the curve joins them: those classes are one class of paths, and "
+             f"only the straight segments kept them apart. {curved['connected_by_curve']} of "
+             f"{curved['tested']} pairs joined.", "",
              "| networks | straight barrier | curved barrier | joined by the curve? |",
              "| --- | --- | --- | --- |"]  # fmt: skip
     for q in curved["pairs"]:
@@ -269,9 +270,11 @@ CAPTIONS: dict[str, str] = {
     "topology): R^2 of its linear fit to the gap at each sampling radius, with its "
     "bootstrap interval; the dashed line is the paper's R^2. A summary supports "
     "the claim where its line reaches the dashed one and clears the baselines.",
-    "persistence diagram": "Birth against death of each sublevel class; points far above the "
-    "diagonal are lasting features, and essential classes (never dying) sit on the line "
-    "marked inf, apart from the finite ones.",
+    "persistence diagram": "Birth against death of each finite sublevel class: points far "
+    "above the diagonal are lasting features. Essential classes (never dying) are drawn "
+    "apart, in the strip above, at their birth values; the legend counts both kinds. On "
+    "a kNN flag complex of full-space samples the essential H1 classes are holes between "
+    "cliques, not loops of the landscape (docs/persistence.md, Which complex).",
     "transfer": "Each condition against fine-tuning on the same target (blue: training "
     "from scratch; green: pullback transfer): accuracy ratio, time ratio (median and "
     "quartiles of paired timings) and fraction of parameters trained; dashed lines are "
