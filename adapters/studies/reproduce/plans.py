@@ -8,8 +8,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Plan:
-    """Sizes of one reproduction. ``quick`` fits in 10 minutes on 2 CPU cores, ``full`` in
-    90; ``tiny`` is a smoke test of the whole pipeline (seconds to a minute)."""
+    """Sizes of one reproduction. Measured on 2 CPU cores: ``quick`` about 3.5 minutes,
+    ``full`` about 15; ``tiny`` (a smoke test of the whole pipeline) about 20 seconds."""
 
     name: str
     law_examples: int
