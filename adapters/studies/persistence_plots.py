@@ -108,7 +108,9 @@ def plot_r2_vs_radius(result: StudyResult, path: str | Path | None = None) -> Fi
         lo = np.array([f.r2_ci[0] for f in fits], dtype=float)
         hi = np.array([f.r2_ci[1] for f in fits], dtype=float)
         color = "0.45" if v in ("range", "loss") else "C0"
-        ax.errorbar(radii, r2, yerr=[r2 - lo, hi - r2], marker="o", color=color, capsize=3)
+        # a percentile interval need not contain the estimate: clip the bars at the point
+        below, above = np.clip(r2 - lo, 0, None), np.clip(hi - r2, 0, None)
+        ax.errorbar(radii, r2, yerr=[below, above], marker="o", color=color, capsize=3)
         if np.isnan(r2).all():
             ax.text(0.5, 0.5, "no fit at any radius:\nthe summary is constant", ha="center",
                     va="center", fontsize=8, transform=ax.transAxes)  # fmt: skip

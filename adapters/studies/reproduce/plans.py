@@ -26,6 +26,7 @@ class Plan:
     limits_epochs: int
     limits_probe: int = 64
     transfer_repeats: int = 1
+    persistence_dim: int | None = None
     functor_cases: tuple[str, ...] = (
         "mlp (eval)", "cnn_bn (eval)", "small_resnet (eval)", "mlp+BatchNorm (train mode, control)",
     )  # fmt: skip

@@ -232,7 +232,7 @@ def persistence(
         ParamSpace(n.model).vector()[None])[0]) for n in nets}  # fmt: skip
     kept = [n for n in nets if math.isfinite(loss[n.name]) and loss[n.name] < DIVERGED]
     settings = StudySettings(radii=plan.persistence_radii, n_samples=plan.persistence_samples,
-                             seed=seed)  # fmt: skip
+                             dim=plan.persistence_dim, seed=seed)  # fmt: skip
     result = persistence_study(kept, engine_factory, settings, cache=store, progress=progress,
                                executor=executor)  # fmt: skip
     out = result.to_json()

@@ -3,6 +3,7 @@ plots."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -211,6 +212,10 @@ def test_plots_are_written_as_png(ensemble, tmp_path):
         assert isinstance(fig, Figure)
         fig.savefig(tmp_path / name)
         assert (tmp_path / name).read_bytes()[:8] == PNG
+    # a percentile bootstrap interval that misses its estimate still draws (clipped bars)
+    key = next(iter(res.fits))
+    res.fits[key] = dataclasses.replace(res.fits[key], r2=0.9, r2_ci=(0.1, 0.5))
+    plot_r2_vs_radius(res, path=tmp_path / "r2_outside.png")
     plot_diagrams([np.array([[0.0, np.inf]])], path=tmp_path / "sub" / "one.png")
     assert (tmp_path / "sub" / "one.png").read_bytes()[:8] == PNG
     with pytest.raises(ValueError, match="variant"):
