@@ -20,6 +20,7 @@ MODULES: tuple[str, ...] = (
     "suites",
     "landscapes",
     "networks",
+    "fisher",
 )
 
 
