@@ -39,6 +39,7 @@ from adapters.nets.models import mlp
 from adapters.runtime.executor import Executor
 from adapters.runtime.store import Store, digest
 from adapters.studies.ensemble import digits_engine, ensemble_plan, train_ensemble
+from adapters.studies.fisher_order import fisher_order
 
 PAPER = {
     "source": "paper (MNIST)",
@@ -128,6 +129,7 @@ def homotopy_study(
     align: bool = True,
     exact: bool = True,
     curved: int = 0,
+    fisher_probe: int = 256,
     store: Store | str | Path | None = None,
     progress: bool | None = None,
     executor: Executor | None = None,
@@ -143,7 +145,10 @@ def homotopy_study(
     to that many pairs of plain-class representatives are tested with a trained Bezier
     curve (:func:`adapters.constructions.homotopy.are_homotopic`), which says whether the classes
     are
-    separated by every path or only by straight ones. Returns a
+    separated by every path or only by straight ones. With ``exact`` and
+    ``fisher_probe > 0``, every pair's Fisher distance (Def 8.1, the metric on that many
+    training inputs) and Euclidean distance are compared with its barrier
+    (:func:`adapters.studies.fisher_order.fisher_order`). Returns a
     JSON-serializable dict with settings, networks, per-variant classes and spreads, and
     the paper's numbers beside them.
 
@@ -192,6 +197,9 @@ def homotopy_study(
             summary["classes_vs_eps"] = classes_vs_eps(e.linkage)
             summary["barrier_matrix"] = e.barrier_matrix().tolist()
         result[name] = summary
+        if name == "plain" and exact and fisher_probe:
+            result["fisher"] = fisher_order(model, data.X_train[:fisher_probe], points,
+                                            np.asarray(e.barrier_matrix()), eps, store)  # fmt: skip
         if name == "plain" and curved > 0:
             result["curved"] = _curved(engine, points, c, eps, curved, store, progress)
     return result

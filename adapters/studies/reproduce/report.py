@@ -226,6 +226,7 @@ def markdown(results: dict[str, Any], figs: dict[str, Path], out: Path) -> str:
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in claims(results)]
     lines += curved_section(results.get("studies", {}).get("homotopy", {}))
+    lines += fisher_section(results.get("studies", {}).get("homotopy", {}))
     lines += ["", "## Figures", ""]
     for title, p in figs.items():
         image = f"![{title}]({p.relative_to(out).as_posix()})"
@@ -254,6 +255,27 @@ def curved_section(h: dict[str, Any]) -> list[str]:
         lines.append(f"| {q['i']}-{q['j']} | {q['linear']:.3g} ({q['linear_status']}) | "
                      f"{bent} | {_yes(q['homotopic'])} |")  # fmt: skip
     return lines
+
+
+def fisher_section(h: dict[str, Any]) -> list[str]:
+    """Fisher against Euclidean distance as predictors of the barriers (Def 8.1)."""
+    f = h.get("fisher")
+    if not f:
+        return []
+
+    def num(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.2f}"
+
+    sp, au = f["spearman"], f["auc_linked"]
+    note = "" if f["all_converged"] else " (some lengths missed their tolerance)"
+    return ["", "## Fisher distance between networks (Def 8.1)", "",
+            f"Over {f['pairs']} pairs, the Fisher length of the straight segment (the metric "
+            f"on {f['probe']} training inputs, relative tolerance {f['tol']:g}{note}) ranks "
+            f"the loss barriers with Spearman rho = {num(sp['fisher'])}, the Euclidean "
+            f"distance with rho = {num(sp['euclidean'])}. As a predictor of a link (barrier "
+            f"at most eps; {f['linked_pairs']} pairs), the AUC is {num(au['fisher'])} for the "
+            f"Fisher and {num(au['euclidean'])} for the Euclidean distance (1: every linked "
+            "pair closer than every unlinked one)."]  # fmt: skip
 
 
 #: What to look for in each figure, by the start of its title.

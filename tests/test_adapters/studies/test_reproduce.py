@@ -75,6 +75,8 @@ def test_results_json_has_every_section_with_settings(killed_then_resumed):
         assert "settings" in section, name
     h = results["studies"]["homotopy"]
     assert len(h["plain"]["labels"]) == PLANS["tiny"].homotopy_networks
+    n = PLANS["tiny"].homotopy_networks
+    assert h["fisher"]["pairs"] == n * (n - 1) // 2 and h["fisher"]["all_converged"]
     p = results["studies"]["persistence"]
     assert len(p["gaps"]) == PLANS["tiny"].persistence_networks
     f = results["studies"]["functor"]["cases"]
