@@ -26,12 +26,22 @@ def _functor_rows(s: dict[str, Any]) -> list[Row]:
             f"Thm 2.6: L preserves identity and composition ({name})",
             f"identity defect {v['identity_defect']:.2e}, composition defect "
             f"{v['composition_defect']:.2e}, batch-split defect {v['batch_defect']:.2e}; "
-            f"functorial = {v['functorial']}",
+            f"functorial = {v['functorial']}" + _trajectory(v),
             ("yes" if holds else "no") + (" (fails as it must)" if control else ""),
             "train-mode BatchNorm is not a function of theta: the theorem's hypothesis"
             if control else "",
         ))  # fmt: skip
     return rows
+
+
+def _trajectory(v: dict[str, Any]) -> str:
+    """The lengths of the verified training trajectory (Def 8.1), when recorded."""
+    t = v.get("trajectory_length")
+    if not t:
+        return ""
+    mark = "" if t["fisher_converged"] else " (not converged)"
+    return (f"; trajectory length: Fisher {t['fisher']:.3g}{mark}, "
+            f"Euclidean {t['euclidean']:.3g}")  # fmt: skip
 
 
 def _homotopy_rows(s: dict[str, Any]) -> list[Row]:

@@ -54,7 +54,21 @@ def _verify(model: torch.nn.Module, steps: int, seed: int, train_mode: bool) -> 
     model.train(train_mode)
     P = Param(model, X, y, buffers="include", grid_size=17)
     L = LearningFunctor(P, probe=data.X_test[:128])
-    return verify_functor(L, [P.trajectory(t) for t in runs]).to_json()
+    paths = [P.trajectory(t) for t in runs]
+    out = verify_functor(L, paths).to_json()
+    out["trajectory_length"] = _lengths(model, data.X_test[:128], paths[0])
+    return out
+
+
+def _lengths(model: torch.nn.Module, X: torch.Tensor, path: Any) -> dict[str, Any]:
+    """Fisher (Def 8.1, the eval-mode function on ``X``) and Euclidean length of a
+    training trajectory."""
+    from adapters.categories.fisher import EuclideanMetric, FisherMetric, fisher_length
+
+    fisher = fisher_length(path, FisherMetric(model, X, buffers="include"), tol=1e-3)
+    euclid = fisher_length(path, EuclideanMetric(path.category.dim), tol=1e-6)
+    return {"fisher": fisher.length, "fisher_converged": fisher.converged,
+            "euclidean": euclid.length}  # fmt: skip
 
 
 def _bn_mlp() -> torch.nn.Module:
@@ -86,7 +100,7 @@ def functor(
     out = {}
     for k, name in enumerate(plan.functor_cases, 1):
         factory, train_mode = FUNCTOR_CASES[name]
-        key = f"functor/{digest(name, plan.functor_steps, seed)}"
+        key = f"functor/{digest(name, plan.functor_steps, seed, 'lengths')}"
         hit = store.get(key)
         if hit is None:
             t0 = time.perf_counter()

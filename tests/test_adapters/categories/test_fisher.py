@@ -140,3 +140,28 @@ def test_token_ids_and_sequence_outputs():
     assert fisher_length(K.linear(a, b), metric).length > 0
     with pytest.raises(ValueError, match="parameters"):
         metric.quadratic(a[:3], a[:3])
+
+
+def test_batchnorm_statistics_are_reached_by_a_central_difference():
+    """Forward-mode derivatives do not reach BatchNorm's running statistics; with buffers
+    in theta the metric differences the logits instead, which agrees with the jvp where
+    both apply (a buffer-free network) and moves with the statistics."""
+    model, metric = _mlp_metric()
+    t, v = (torch.from_numpy(x) for x in _points(metric, 2, seed=5))
+    jvp = metric.quadratics(t[None].numpy(), v[None].numpy())[0]
+    difference = float(metric._form(*metric._difference(t, v)))
+    assert difference == pytest.approx(jvp, rel=1e-6)
+    torch.manual_seed(1)
+    bn = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 3)).eval()
+    with torch.no_grad():
+        bn[1].running_var.uniform_(0.5, 2.0)
+    m = FisherMetric(bn, torch.randn(16, 4), buffers="include")
+    K = Paths(m.dim)
+    a = m.space.vector().numpy()
+    names = m.space.names
+    offsets = np.cumsum([0, *m.space.numels])
+    k = names.index("1.running_mean")
+    shift = np.zeros_like(a)
+    shift[offsets[k]:offsets[k + 1]] = 1.0  # move only the running mean
+    r = fisher_length(K.linear(a, a + shift), m, tol=1e-4)
+    assert r.converged and r.length > 0  # the statistics change the function
