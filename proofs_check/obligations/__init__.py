@@ -21,6 +21,7 @@ MODULES: tuple[str, ...] = (
     "landscapes",
     "networks",
     "fisher",
+    "federated",
 )
 
 

@@ -27,6 +27,8 @@ class Plan:
     limits_probe: int = 64
     transfer_repeats: int = 1
     persistence_dim: int | None = None
+    federated_rounds: int = 10
+    federated_local_steps: int = 20
     functor_cases: tuple[str, ...] = (
         "mlp (eval)", "cnn_bn (eval)", "small_resnet (eval)", "mlp+BatchNorm (train mode, control)",
     )  # fmt: skip
@@ -58,6 +60,8 @@ PLANS: dict[str, Plan] = {
         3,
         3,
         limits_probe=24,
+        federated_rounds=2,
+        federated_local_steps=5,
         functor_cases=("mlp (eval)", "mlp+BatchNorm (train mode, control)"),
     ),
     "quick": Plan(
@@ -67,5 +71,6 @@ PLANS: dict[str, Plan] = {
     "full": Plan(
         "full", 100, 40, 48, 1000, 8, 32, 5000, (0.01, 0.03, 0.1, 0.3), 40, (0, 1, 2, 3, 4), 30, 40,
         transfer_repeats=5,
+        federated_rounds=20,
     ),
 }

@@ -26,6 +26,7 @@ STUDIES: dict[str, Callable[..., dict[str, Any]]] = {
     "persistence": sections.persistence,
     "transfer": sections.transfer,
     "limits": sections.limits,
+    "federated": sections.federated,
 }
 
 

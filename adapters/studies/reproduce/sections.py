@@ -272,3 +272,15 @@ def limits(
     result["settings"] = result.pop("config")
     result["paper"] = {"claim": "open question: does L preserve limits (multi-task)?"}
     return result
+
+
+def federated(
+    plan: Plan, seed: int, store: Store, progress: bool, executor: Executor | None = None
+) -> dict[str, Any]:
+    """FedAvg on label-skewed digits clients with each server model the image of a
+    colimit's mediating morphism (Def 4.4), against centralized training."""
+    from adapters.studies.federated_study import federated_study
+
+    say = (lambda line: _progress(True, line)) if progress else None
+    return federated_study(rounds=plan.federated_rounds,
+                           local_steps=plan.federated_local_steps, seed=seed, say=say)

@@ -18,9 +18,9 @@ import pytest
 from adapters.cli import main
 from adapters.studies.reproduce import PLANS, STUDIES, Plan
 
-SECTIONS = ("functor", "homotopy", "persistence", "transfer", "limits")
+SECTIONS = ("functor", "homotopy", "persistence", "transfer", "limits", "federated")
 FIGURES = ("barrier_matrix.png", "dendrogram.png", "gap_vs_persistence.png", "r2_vs_radius.png",
-           "transfer.png")  # fmt: skip
+           "transfer.png", "federated.png")  # fmt: skip
 
 
 def _stored(log: Path, pid: int | None = None) -> list[str]:
