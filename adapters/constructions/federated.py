@@ -36,7 +36,7 @@ from torch import Tensor
 
 from catcore.colimits import Cocone, Coproduct, coproduct
 from catcore.instances import VectR
-from catcore.instances.vect import Space
+from catcore.instances.vect import LinearMap, Space
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ServerStep:
 
     coproduct: Coproduct
     cocone: Cocone
-    mediating: object
+    mediating: LinearMap
     theta: np.ndarray
 
 
