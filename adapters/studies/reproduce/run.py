@@ -163,7 +163,7 @@ def _reproduce(out: Path, plan: Plan, seed: int, names: list[str], progress: boo
                  f"executor={json.dumps(where, sort_keys=True)}")  # fmt: skip
     results: dict[str, Any] = {"plan": plan.to_json(), "seed": seed, "studies": {}}
     started = time.perf_counter()
-    reused = set(names)
+    reused: list[str] = []
     for name in names:
         key = f"study/{name}/{digest(plan.to_json(), seed, __version__)}"
         t0 = time.perf_counter()
@@ -180,13 +180,13 @@ def _reproduce(out: Path, plan: Plan, seed: int, names: list[str], progress: boo
             _say(show, f"[{name}] done in {section['seconds_this_run']:.1f} s" + (
                 f" ({section['seconds']:.1f} s over {clock['runs']} runs)"
                 if clock["runs"] > 1 else ""))  # fmt: skip
-            reused.discard(name)
         else:
             _say(show, f"[{name}] reused from {store.path}")
             _append(log, f"reused {key}")
+            reused.append(name)
         results["studies"][name] = section
     results["seconds"] = round(time.perf_counter() - started, 2)
-    results["bookkeeping"] = bookkeeping(results["studies"], [n for n in names if n in reused])
+    results["bookkeeping"] = bookkeeping(results["studies"], reused)
     results["executor"] = executor.describe() if executor is not None else where
     write_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=True))
     with _writing(out / "figures"):
