@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 
 from adapters.cli import UsageError, arguments
-from adapters.cli.user_inputs import build_model, load_checkpoint, load_data, load_loss
+from adapters.cli.user_inputs import (
+    build_model,
+    landscape_loss,
+    load_checkpoint,
+    training_data,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -49,15 +54,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-    import torch.nn.functional as F
 
     from adapters.cli.verify import check_runs
     from adapters.constructions.class_search import homotopy_classes
     from adapters.constructions.taylor import unsupported
     from adapters.nets.engine import Engine
-    from adapters.nets.metrics import cross_entropy
-    from adapters.nets.model_io import as_output
     from adapters.nets.params import ParamSpace
 
     if args.model is None:
@@ -72,14 +73,9 @@ def run(args: argparse.Namespace) -> int:
     for ckpt in args.checkpoints:
         load_checkpoint(model, ckpt)
         points.append(space.vector(model))
-    X, y = _data(args, model)
+    X, y, _ = training_data(args.data, model, args.samples)
     model.eval()
-    if args.loss is not None:
-        loss = load_loss(args.loss)
-    else:  # plain softmax cross-entropy where it applies: the certified bound knows it
-        with torch.no_grad():
-            flat = as_output(model(X[:2])).ndim == 2
-        loss = F.cross_entropy if flat else cross_entropy
+    loss = landscape_loss(args.loss, model, X)
     check_runs(model, X, y, loss)
     try:
         engine = Engine(model, X, y, loss, space=space)
@@ -96,17 +92,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_text(result))
     return 0
-
-
-def _data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
-    if args.data is not None:
-        return load_data(args.data, args.samples)
-    from adapters.cli.verify import _dtype, detect_input
-    from adapters.nets.data import digits
-
-    shape = detect_input(model)
-    data = digits(flat=shape == (64,), dtype=_dtype(model))
-    return data.X_train[: args.samples], data.y_train[: args.samples]
 
 
 def _result(args: argparse.Namespace, c: Any) -> dict[str, Any]:

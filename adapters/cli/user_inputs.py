@@ -17,6 +17,7 @@ recorded training run (``docs/verify.md``, "Your own network"). Every problem is
 
 from __future__ import annotations
 
+import copy
 import glob
 import importlib
 import importlib.util
@@ -33,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from adapters.cli import UsageError
+from adapters.nets.model_io import as_output
 from adapters.nets.params import ParamSpace
 
 
@@ -103,7 +105,7 @@ def load_checkpoint(model: nn.Module, file: str) -> None:
         raise UsageError(f"cannot read checkpoint {file!r}: {type(exc).__name__}: {exc}") from None
     if isinstance(state, dict) and "theta" in state and isinstance(state["theta"], torch.Tensor):
         try:
-            ParamSpace(model, buffers="include").load(model, state["theta"].to(_dtype(model)))
+            ParamSpace(model, buffers="include").load(model, state["theta"].to(model_dtype(model)))
         except (TypeError, ValueError) as exc:
             raise UsageError(f"checkpoint {file!r} does not fit the model: {exc}") from None
         return
@@ -131,7 +133,7 @@ def _prefix_hint(wanted: set[str], found: set[str]) -> str:
     return ""
 
 
-def _dtype(model: nn.Module) -> torch.dtype:
+def model_dtype(model: nn.Module) -> torch.dtype:
     return next(model.parameters()).dtype
 
 
@@ -240,3 +242,72 @@ def load_run(model: nn.Module, spec: str) -> tuple[Tensor, list[float]]:
     if len(steps) != len(files) or any(b <= a for a, b in zip(steps, steps[1:])):
         steps = [float(i) for i in range(len(files))]
     return torch.stack(points), steps
+
+
+def detect_input(model: nn.Module) -> tuple[int, ...]:
+    """``(64,)`` or ``(1, 8, 8)``: the first digits layout the model accepts, giving
+    ``(N, 10)`` logits."""
+    probe = copy.deepcopy(model).eval()
+    errors = []
+    for shape in ((64,), (1, 8, 8)):
+        try:
+            with torch.no_grad():
+                out = as_output(probe(torch.zeros(2, *shape, dtype=model_dtype(model))))
+        except Exception as exc:
+            errors.append(f"{'x'.join(map(str, shape))}: {type(exc).__name__}: {exc}")
+            continue
+        if not isinstance(out, Tensor) or tuple(out.shape) != (2, 10):
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            raise UsageError(
+                f"the model maps a batch of 2 digits {shape} to {got}; expected (2, 10) logits "
+                "(or give your own data with --data)"
+            )
+        return shape
+    raise UsageError("the model accepts neither 64 features nor 1x8x8 images: " + "; ".join(errors))
+
+
+def check_runs(model: nn.Module, X: Tensor, y: Tensor, loss: Any) -> None:
+    """The model runs on two samples and the loss is a finite scalar there, or a
+    :class:`UsageError` that says which of them failed."""
+    probe = copy.deepcopy(model).eval()
+    try:
+        with torch.no_grad():
+            out = as_output(probe(X[:2]))
+    except Exception as exc:
+        raise UsageError(f"the model fails on 2 samples of the data (input {tuple(X.shape[1:])}, "
+                         f"{X.dtype}): {type(exc).__name__}: {exc}") from None  # fmt: skip
+    try:
+        value = loss(out, y[:2])
+    except Exception as exc:
+        raise UsageError(f"the loss fails on the model's output {tuple(out.shape)} and the "
+                         f"labels {tuple(y[:2].shape)}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        raise UsageError(f"the loss must return a scalar tensor, got {value!r:.80}")
+
+
+def training_data(spec: str | None, model: nn.Module, samples: int) -> tuple[Tensor, Tensor, str]:
+    """``(X, y, description)``: the first ``samples`` of ``--data``, or of the digits
+    training split in the layout the model accepts (:func:`detect_input`)."""
+    if spec is not None:
+        X, y = load_data(spec, samples)
+        return X, y, spec
+    from adapters.nets.data import digits
+
+    shape = detect_input(model)
+    data = digits(flat=shape == (64,), dtype=model_dtype(model))
+    return data.X_train[:samples], data.y_train[:samples], f"digits {'x'.join(map(str, shape))}"
+
+
+def landscape_loss(spec: str | None, model: nn.Module, X: Tensor) -> Callable[[Any, Any], Tensor]:
+    """The ``--loss`` callable, or by default plain softmax cross-entropy when the model's
+    output is ``(N, C)`` (the loss the certified barrier bound knows), else
+    :func:`adapters.nets.metrics.cross_entropy` (sequences ``(N, T, C)`` too)."""
+    if spec is not None:
+        return load_loss(spec)
+    import torch.nn.functional as F
+
+    from adapters.nets.metrics import cross_entropy
+
+    with torch.no_grad():
+        flat = as_output(copy.deepcopy(model).eval()(X[:2])).ndim == 2
+    return F.cross_entropy if flat else cross_entropy

@@ -14,7 +14,6 @@ functorial, 1 not functorial, 2 bad input, 3 internal error.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from typing import Any
@@ -23,9 +22,17 @@ import torch
 from torch import Tensor, nn
 
 from adapters.cli import UsageError, arguments
-from adapters.cli.user_inputs import build_model, load_checkpoint, load_data, load_loss, load_run
+from adapters.cli.user_inputs import (
+    build_model,
+    check_runs,
+    detect_input,
+    load_checkpoint,
+    load_data,
+    load_loss,
+    load_run,
+    model_dtype,
+)
 from adapters.nets.metrics import cross_entropy
-from adapters.nets.model_io import as_output
 
 #: Samples of the data that define the loss (and train the run made here) by default.
 TRAIN_SAMPLES = 512
@@ -78,39 +85,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _dtype(model: nn.Module) -> torch.dtype:
-    return next(model.parameters()).dtype
-
-
-def detect_input(model: nn.Module) -> tuple[int, ...]:
-    """``(64,)`` or ``(1, 8, 8)``: the first digits layout the model accepts, giving
-    ``(N, 10)`` logits."""
-    probe = copy.deepcopy(model).eval()
-    errors = []
-    for shape in ((64,), (1, 8, 8)):
-        try:
-            with torch.no_grad():
-                out = as_output(probe(torch.zeros(2, *shape, dtype=_dtype(model))))
-        except Exception as exc:
-            errors.append(f"{'x'.join(map(str, shape))}: {type(exc).__name__}: {exc}")
-            continue
-        if not isinstance(out, Tensor) or tuple(out.shape) != (2, 10):
-            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            raise UsageError(
-                f"the model maps a batch of 2 digits {shape} to {got}; expected (2, 10) logits "
-                "(or give your own data with --data)"
-            )
-        return shape
-    raise UsageError("the model accepts neither 64 features nor 1x8x8 images: " + "; ".join(errors))
-
-
 def inputs(args: argparse.Namespace, model: nn.Module) -> tuple[Tensor, Tensor, Tensor, str]:
     """``(X, y, probe, description)``: the loss's data, the probe set, and a name for it."""
     if args.data is None:
         from adapters.nets.data import digits
 
         shape = detect_input(model)
-        data = digits(seed=args.seed, flat=shape == (64,), dtype=_dtype(model))
+        data = digits(seed=args.seed, flat=shape == (64,), dtype=model_dtype(model))
         X, y, held = data.X_train[: args.samples], data.y_train[: args.samples], data.X_test
         what = f"digits {'x'.join(map(str, shape))}"
     else:
@@ -120,25 +101,6 @@ def inputs(args: argparse.Namespace, model: nn.Module) -> tuple[Tensor, Tensor, 
         raise UsageError(f"--probe {args.probe} is more than the {len(held)} samples of "
                          f"{what}; choose --probe <= {len(held)}")  # fmt: skip
     return X[: args.samples], y[: args.samples], held[: args.probe], what
-
-
-def check_runs(model: nn.Module, X: Tensor, y: Tensor, loss: Any) -> None:
-    """The model runs on two samples and the loss is a finite scalar there, or a
-    :class:`UsageError` that says which of them failed."""
-    probe = copy.deepcopy(model).eval()
-    try:
-        with torch.no_grad():
-            out = as_output(probe(X[:2]))
-    except Exception as exc:
-        raise UsageError(f"the model fails on 2 samples of the data (input {tuple(X.shape[1:])}, "
-                         f"{X.dtype}): {type(exc).__name__}: {exc}") from None  # fmt: skip
-    try:
-        value = loss(out, y[:2])
-    except Exception as exc:
-        raise UsageError(f"the loss fails on the model's output {tuple(out.shape)} and the "
-                         f"labels {tuple(y[:2].shape)}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(value, Tensor) or value.numel() != 1:
-        raise UsageError(f"the loss must return a scalar tensor, got {value!r:.80}")
 
 
 def run_points(args: argparse.Namespace, model: nn.Module, X: Tensor, y: Tensor, loss: Any):
