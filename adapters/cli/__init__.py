@@ -22,7 +22,9 @@ from adapters.extras import INSTALL, NETS, MissingExtra, missing_nets, require_n
 from adapters.runtime.store import StoreError
 
 #: Modules of :mod:`adapters.cli` that contribute subcommands, in ``--help`` order.
-SUBCOMMANDS: tuple[str, ...] = ("reproduce", "verify", "classes", "limits", "laws", "prove")
+SUBCOMMANDS: tuple[str, ...] = (
+    "reproduce", "verify", "classes", "landscape", "limits", "laws", "prove",
+)  # fmt: skip
 
 
 class UsageError(Exception):

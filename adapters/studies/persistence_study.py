@@ -364,6 +364,25 @@ def measure_landscape(engine: object, settings: StudySettings, radius: float) ->
     return Landscape(dgms, float(values.min()), float(values.max()), v_center, values.size)
 
 
+def measure_landscapes(
+    engine: object, settings: StudySettings, cache: Store | None = None
+) -> dict[float, Landscape]:
+    """The landscape of one engine at every radius of ``settings``, each read from
+    ``cache`` or measured and written there at once, under the study's own keys (so a
+    rerun, or the study on the same network, reuses it)."""
+    net_key = _net_key(engine)
+    out = {}
+    for r in settings.radii:
+        key = _landscape_key(net_key, settings, r)
+        hit = cache.get(key) if cache is not None else None
+        if hit is None:
+            hit = measure_landscape(engine, settings, r).to_json()
+            if cache is not None:
+                cache.put(key, hit)
+        out[r] = Landscape.from_json(hit)
+    return out
+
+
 def persistence_study(
     networks: Sequence[StudyNetwork],
     engine_factory: Callable[[nn.Module], object],
