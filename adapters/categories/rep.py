@@ -121,18 +121,18 @@ class Rep(Paths):
         if np.any((s < 0) | (s > 1)):
             raise ValueError("times are normalized and must lie in [0, 1]")
         base = self.matrix(psi.dom if phi1 is None else phi1)
-        N = self.shape[0]
-        if N < 2:
+        if self.shape[0] < 2 or not (pdist(base) < k).any():
             return []
-        iu, ju = np.triu_indices(N, 1)
-        d0 = pdist(base)
-        close = d0 < k
-        if not close.any():
-            return []
-        out: list[Violation] = []
-        values = psi.normalized(s)
-        for t, row in zip(s, values):
-            dt = pdist(row.reshape(self.shape))
+        d = np.stack([pdist(row.reshape(self.shape)) for row in psi.normalized(s)])
+        return self._violating(s, pdist(base), d, k, limit)
+
+    def _violating(self, s: np.ndarray, d0: np.ndarray, d: np.ndarray, k: float,
+                   limit: int | None) -> list[Violation]:  # fmt: skip
+        """Violations at scale ``k`` from pair distances ``d0`` (source) and ``d``
+        (``(len(s), pairs)`` along the path), sorted by time, then pair."""
+        iu, ju = np.triu_indices(self.shape[0], 1)
+        close, out = d0 < k, []
+        for t, dt in zip(s, d):
             for p in np.flatnonzero(close & (dt >= k)):
                 out.append(Violation(int(iu[p]), int(ju[p]), float(t), float(dt[p]), float(d0[p])))
                 if limit is not None and len(out) >= limit:
@@ -142,3 +142,42 @@ class Rep(Paths):
     def preserves(self, psi: Path, k: float, times: Any | None = None) -> bool:
         """Whether ``psi`` preserves structure at scale ``k`` (no :meth:`violations`)."""
         return not self.violations(psi, k, times, limit=1)
+
+    def structure(self, psi: Path, times: Any | None = None, k: float | None = None,
+                  limit: int = 10) -> dict[str, Any]:  # fmt: skip
+        """Def 2.4 along ``psi`` as a profile, from one sampling of the path at ``times``
+        (normalized, default the grid):
+
+        - ``k_star``: pair ``i < j`` violates at exactly the scales ``k`` in
+          ``(d_ij(0), max_t d_ij(t)]``, so ``psi`` preserves structure at every ``k >
+          k_star``, the largest such upper end (``None``: no pair moves apart by more than
+          Rep's tolerance, every ``k`` holds); ``k_star_relative`` divides it by the
+          median starting distance;
+        - at scale ``k`` (default: the median starting distance) the number of violating
+          pairs and the first ``limit`` of them (:class:`Violation`, earliest first);
+        - ``jump``: the largest change of the representation between consecutive times
+          over the median change (a value far above 1 marks a jump in the path).
+        """
+        s = self.grid if times is None else np.unique(np.asarray(times, dtype=float))
+        values = psi.normalized(s).reshape(len(s), *self.shape)
+        if self.shape[0] < 2:
+            return {"k_star": None, "k_star_relative": None, "k": None, "violating_pairs": 0,
+                    "violations": [], "jump": None, "times": len(s)}  # fmt: skip
+        d = np.stack([pdist(v) for v in values])  # (times, pairs)
+        d0, far = d[0], d.max(axis=0)
+        moving = far > d0 + self.equality.atol + self.equality.rtol * d0  # beyond rounding
+        scale = float(np.median(d0))
+        k_star = float(far[moving].max()) if moving.any() else None
+        k = scale if k is None else float(k)
+        bad = self._violating(s, d0, d, k, None) if k > 0 else []
+        steps = np.linalg.norm(np.diff(values.reshape(len(s), -1), axis=0), axis=1)
+        typical = float(np.median(steps)) if len(steps) else 0.0
+        return {
+            "k_star": k_star,
+            "k_star_relative": None if k_star is None or scale == 0 else k_star / scale,
+            "k": k,
+            "violating_pairs": len({(v.i, v.j) for v in bad}),
+            "violations": [vars(v) for v in bad[:limit]],
+            "jump": float(steps.max() / typical) if typical > 0 else None,
+            "times": len(s),
+        }

@@ -18,6 +18,7 @@ import json
 import time
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -144,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # unknown layer, no Linear to find the penultimate, ...
         raise UsageError(str(exc)) from None
     verdict = verify_functor(L, [path])
+    times = np.union1d(np.linspace(0.0, 1.0, args.grid), path.breaks)  # the checkpoints too
+    structure = L.cod.structure(L.path(path), times=times)
     done = time.perf_counter()
     if args.json:
         out = verdict.to_json()
@@ -162,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
             dtype=args.dtype,
             parameters=P.space.n_params,
             coordinates=P.space.n,
+            structure=structure,
             start_loss=float(P.loss(path.dom)),
             end_loss=float(P.loss(path.cod)),
             seconds={"load_and_train": prepared - clock, "verify": done - prepared},
@@ -170,4 +174,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"catcore verify {args.model} on {what}, run {source}, layer {L.layer!r}")
         print(verdict)
+        print(structure_line(structure))
     return 0 if verdict.functorial else 1
+
+
+def structure_line(s: dict[str, Any]) -> str:
+    """Def 2.4 along the run, in one sentence (:meth:`adapters.categories.rep.Rep.structure`)."""
+    if s["k_star"] is None:
+        head = "Def 2.4: no pair of probe samples moves apart along the run (every scale k holds)"
+    else:
+        head = (f"Def 2.4: structure preserved at every scale k > {s['k_star']:.4g} "
+                f"({s['k_star_relative']:.3g} x the median starting distance)")  # fmt: skip
+    at = f"; at k = {s['k']:.4g} (the median), {s['violating_pairs']} pairs violate"
+    first = s["violations"][:3]
+    if first:
+        at += " (first: " + ", ".join(f"{v['i']}-{v['j']} at t={v['t']:.2f}" for v in first) + ")"
+    jump = "" if s["jump"] is None else f"; largest step {s['jump']:.3g} x the median step"
+    return head + at + jump

@@ -107,3 +107,34 @@ def test_bad_input():
     assert R.matrix(R.representation(PHI1)).tolist() == PHI1.tolist()
     reps = np.stack([PHI1, 2 * PHI1])
     assert np.allclose(R.matrix(R.path_of(reps).cod), 2 * PHI1)
+
+
+def test_the_structure_profile_of_a_scaling_has_known_scales():
+    """psi(t) = (1 + t) phi: pair distances grow from d to 2 d, so the pair violates at
+    exactly the scales (d, 2 d]: k_star = 2 max d, and at scale k the violating pairs
+    are those with k / 2 <= d < k (counted here by brute force on the distances)."""
+    rng = np.random.default_rng(0)
+    phi = rng.normal(size=(7, 3))
+    R = Rep(7, 3)
+    psi = R.linear(R.representation(phi), R.representation(2 * phi))
+    d = np.array([np.linalg.norm(phi[i] - phi[j]) for i in range(7) for j in range(i + 1, 7)])
+    profile = R.structure(psi, k=float(np.median(d)))
+    assert profile["k_star"] == pytest.approx(2 * d.max())
+    k = float(np.median(d))
+    assert profile["violating_pairs"] == int(((d >= k / 2) & (d < k)).sum())
+    assert profile["jump"] == pytest.approx(1.0)  # constant speed
+
+
+def test_a_rigid_motion_holds_at_every_scale_and_a_jump_is_seen():
+    rng = np.random.default_rng(1)
+    phi = rng.normal(size=(5, 2))
+    R = Rep(5, 2)
+    c, s = np.cos(1.0), np.sin(1.0)
+    turned = phi @ np.array([[c, -s], [s, c]]) + 3.0
+    rigid = R.structure(R.linear(R.representation(phi), R.representation(turned)))
+    # |((1 - t) I + t Q)(x_i - x_j)| <= |x_i - x_j| for a rotation Q: no pair moves apart
+    assert rigid["violating_pairs"] == 0 and rigid["k_star"] is None
+    knots = np.stack([phi + 0.01 * t for t in range(10)] + [phi + 5.0])
+    times = np.arange(11) / 10
+    jumpy = R.structure(R.through(knots.reshape(11, -1), times), times=times)
+    assert jumpy["jump"] > 100

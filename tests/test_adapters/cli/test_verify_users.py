@@ -89,6 +89,18 @@ def test_a_recorded_run_is_the_morphism_verified(catcore, tmp_path):
     assert result["run"].endswith("(3 checkpoints)")
     assert result["start_loss"] == pytest.approx(start, rel=1e-12)
     assert result["end_loss"] < start
+    assert result["structure"]["times"] >= 9 and result["structure"]["k_star"] is not None
+
+
+def test_a_run_that_stands_still_preserves_structure_at_every_scale(catcore, tmp_path):
+    """Def 2.4 along a constant run: no pair of probe samples moves apart."""
+    net = factories().lstm()
+    for step in (0, 10):
+        torch.save(net.state_dict(), tmp_path / f"step_{step}.pt")
+    status, out, _ = catcore("--model", f"{F}:lstm", "--data", f"{F}:token_data", "--run",
+                             str(tmp_path / "step_*.pt"), "--json")  # fmt: skip
+    s = json.loads(out)["structure"]
+    assert status == 0 and s["k_star"] is None and s["violating_pairs"] == 0
 
 
 @pytest.mark.parametrize(
