@@ -29,6 +29,16 @@ def dropout_mlp() -> nn.Module:
     return nn.Sequential(OrderedDict([*layers, ("fc2", nn.Linear(16, 10))]))
 
 
+def mlp8() -> nn.Module:
+    """A digits MLP 64-8-10, initialized by the caller's seed (checkpoint tests)."""
+    return nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
+
+
+def bn_mlp8() -> nn.Module:
+    """:func:`mlp8` with a BatchNorm layer (running statistics in theta)."""
+    return nn.Sequential(nn.Linear(64, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 10))
+
+
 def three_classes() -> nn.Module:
     """Wrong output width for digits."""
     return mlp(64, (8,), 3)

@@ -19,7 +19,9 @@ import numpy as np
 
 from adapters.cli import UsageError, arguments
 from adapters.cli.user_inputs import (
+    add_model_options,
     build_model,
+    check_runs,
     landscape_loss,
     load_checkpoint,
     training_data,
@@ -35,12 +37,7 @@ def register(subparsers: Any) -> None:
         "connected components (certified where the bound applies, sampled otherwise).",
     )
     p.add_argument("checkpoints", nargs="*", metavar="CKPT", help="state dicts of one model")
-    p.add_argument("--model", metavar="MOD:FACTORY", help="factory returning your nn.Module")
-    p.add_argument("--data", metavar="MOD:FACTORY",
-                   help="factory returning (X, y), a Dataset or a DataLoader (default: digits)")
-    p.add_argument("--loss", metavar="MOD:FN", help="loss fn(output, y) (default: cross-entropy)")
-    p.add_argument("--samples", type=arguments.positive, default=1024,
-                   help="samples of the data that define the loss (default 1024)")
+    add_model_options(p)
     p.add_argument("--eps", type=float, default=0.1, help="barrier threshold (default 0.1)")
     p.add_argument("--align", action="store_true",
                    help="classes up to hidden-unit permutation (weight matching; MLPs)")
@@ -55,7 +52,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from adapters.cli.verify import check_runs
     from adapters.constructions.class_search import homotopy_classes
     from adapters.constructions.taylor import unsupported
     from adapters.nets.engine import Engine

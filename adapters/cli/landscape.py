@@ -23,6 +23,7 @@ import numpy as np
 
 from adapters.cli import UsageError, arguments
 from adapters.cli.user_inputs import (
+    add_model_options,
     build_model,
     check_runs,
     landscape_loss,
@@ -39,12 +40,7 @@ def register(subparsers: Any) -> None:
         "at one or more sampling radii (finite and essential classes counted apart).",
     )
     p.add_argument("checkpoint", nargs="?", metavar="CKPT", help="state dict of the model")
-    p.add_argument("--model", metavar="MOD:FACTORY", help="factory returning your nn.Module")
-    p.add_argument("--data", metavar="MOD:FACTORY",
-                   help="factory returning (X, y), a Dataset or a DataLoader (default: digits)")
-    p.add_argument("--loss", metavar="MOD:FN", help="loss fn(output, y) (default: cross-entropy)")
-    p.add_argument("--samples", type=arguments.positive, default=1024,
-                   help="samples of the data that define the loss (default 1024)")
+    add_model_options(p)
     p.add_argument("--radius", type=float, nargs="+", default=[0.1],
                    help="relative (filter-normalized) sampling radii (default 0.1)")
     p.add_argument("--points", type=arguments.positive, default=2000,

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from adapters.cli import UsageError
+from adapters.cli import UsageError, arguments
 from adapters.nets.model_io import as_output
 from adapters.nets.params import ParamSpace
 
@@ -311,3 +311,18 @@ def landscape_loss(spec: str | None, model: nn.Module, X: Tensor) -> Callable[[A
     with torch.no_grad():
         flat = as_output(copy.deepcopy(model).eval()(X[:2])).ndim == 2
     return F.cross_entropy if flat else cross_entropy
+
+
+def add_model_options(parser: Any, samples: int = 1024) -> None:
+    """The options of a command on the user's own model: ``--model``, ``--data``,
+    ``--loss`` and ``--samples`` (``docs/verify.md``, "What you bring")."""
+    parser.add_argument("--model", metavar="MOD:FACTORY",
+                        help="factory returning your nn.Module (MOD: a dotted module or a "
+                        ".py file)")  # fmt: skip
+    parser.add_argument("--data", metavar="MOD:FACTORY",
+                        help="factory returning (X, y), a Dataset or a DataLoader "
+                        "(default: 8x8 digits)")  # fmt: skip
+    parser.add_argument("--loss", metavar="MOD:FN",
+                        help="loss fn(output, y) -> scalar (default: cross-entropy)")
+    parser.add_argument("--samples", type=arguments.positive, default=samples,
+                        help=f"samples of the data that define the loss (default {samples})")

@@ -5,32 +5,26 @@ it writes, and bad input."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from adapters.cli import main
 
-FACTORY = """
-from torch import nn
-
-def mlp():
-    return nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
-
-def bn():
-    return nn.Sequential(nn.Linear(64, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 10))
-"""
+F = str(Path(__file__).resolve().parents[2] / "verify_factories.py")
+MODELS = {"mlp": f"{F}:mlp8", "bn": f"{F}:bn_mlp8"}
 
 
 @pytest.fixture
 def run_dir(tmp_path):
-    (tmp_path / "fac.py").write_text(FACTORY)
-    ns: dict = {}
-    exec(FACTORY, ns)
+    import verify_factories as fac
+
+    makers = {"mlp": fac.mlp8, "bn": fac.bn_mlp8}
     for name in ("mlp", "bn"):
         for k in range(3):
             torch.manual_seed(k)
-            model = ns[name]()
+            model = makers[name]()
             torch.save(model.state_dict(), tmp_path / f"{name}{k}.pt")
         (tmp_path / f"{name}0_copy.pt").write_bytes((tmp_path / f"{name}0.pt").read_bytes())
     return tmp_path
@@ -43,7 +37,7 @@ def _classes(capsys, *argv) -> tuple[int, dict]:
 
 def test_a_checkpoint_and_its_copy_share_a_class_certified(run_dir, capsys):
     files = [str(run_dir / f) for f in ("mlp0.pt", "mlp1.pt", "mlp0_copy.pt", "mlp2.pt")]
-    code, out = _classes(capsys, *files, "--model", f"{run_dir / 'fac.py'}:mlp", "--samples",
+    code, out = _classes(capsys, *files, "--model", MODELS["mlp"], "--samples",
                          "200", "--exact", "--out", str(run_dir / "out"))  # fmt: skip
     assert code == 0
     v = out["plain"]
@@ -57,11 +51,11 @@ def test_a_checkpoint_and_its_copy_share_a_class_certified(run_dir, capsys):
 
 def test_batchnorm_decisions_are_sampled_and_say_why(run_dir, capsys):
     files = [str(run_dir / f) for f in ("bn0.pt", "bn0_copy.pt", "bn1.pt")]
-    code, out = _classes(capsys, *files, "--model", f"{run_dir / 'fac.py'}:bn", "--samples", "200")
+    code, out = _classes(capsys, *files, "--model", MODELS["bn"], "--samples", "200")
     assert code == 0 and not out["plain"]["certified"]
     assert "buffers" in out["uncertified_because"]
     assert out["plain"]["labels"][0] == out["plain"]["labels"][1]
-    main(["classes", *files, "--model", f"{run_dir / 'fac.py'}:bn", "--samples", "200"])
+    main(["classes", *files, "--model", MODELS["bn"], "--samples", "200"])
     assert "not certified: the parameter space holds buffers" in capsys.readouterr().out
 
 
@@ -71,7 +65,7 @@ def test_batchnorm_decisions_are_sampled_and_say_why(run_dir, capsys):
     (["--model", None], "required: --model"),
 ])  # fmt: skip
 def test_bad_input_exits_2(run_dir, capsys, extra, message):
-    argv = ["classes", "--model", f"{run_dir / 'fac.py'}:mlp"]
+    argv = ["classes", "--model", MODELS["mlp"]]
     if extra == ["--model", None]:
         argv = ["classes", str(run_dir / "mlp0.pt"), str(run_dir / "mlp1.pt")]
     elif extra:
@@ -84,5 +78,5 @@ def test_bad_input_exits_2(run_dir, capsys, extra, message):
 
 def test_a_checkpoint_of_another_model_is_refused(run_dir, capsys):
     files = [str(run_dir / "mlp0.pt"), str(run_dir / "bn0.pt")]
-    assert main(["classes", *files, "--model", f"{run_dir / 'fac.py'}:mlp"]) == 2
+    assert main(["classes", *files, "--model", MODELS["mlp"]]) == 2
     assert "Traceback" not in capsys.readouterr().err

@@ -5,6 +5,7 @@ diagrams, a rerun reuses the stored landscapes, and bad input exits 2."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,31 +14,24 @@ import torch
 from adapters.cli import main
 from adapters.runtime.store import Store
 
-FACTORY = """
-from torch import nn
-
-def mlp():
-    return nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
-
-def bn():
-    return nn.Sequential(nn.Linear(64, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 10))
-"""
+F = str(Path(__file__).resolve().parents[2] / "verify_factories.py")
+MODELS = {"mlp": f"{F}:mlp8", "bn": f"{F}:bn_mlp8"}
 
 
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "fac.py").write_text(FACTORY)
-    ns: dict = {}
-    exec(FACTORY, ns)
+    import verify_factories as fac
+
+    makers = {"mlp": fac.mlp8, "bn": fac.bn_mlp8}
     for name in ("mlp", "bn"):
         torch.manual_seed(0)
-        torch.save(ns[name]().state_dict(), tmp_path / f"{name}.pt")
+        torch.save(makers[name]().state_dict(), tmp_path / f"{name}.pt")
     return tmp_path
 
 
 def test_a_triangulated_sample_has_one_essential_class(files, capsys):
     out = files / "out"
-    argv = ["landscape", str(files / "mlp.pt"), "--model", f"{files / 'fac.py'}:mlp", "--dim",
+    argv = ["landscape", str(files / "mlp.pt"), "--model", MODELS["mlp"], "--dim",
             "2", "--points", "300", "--radius", "0.1", "0.5", "--samples", "200", "--out",
             str(out), "--json"]  # fmt: skip
     assert main(argv) == 0
@@ -61,13 +55,13 @@ def test_a_triangulated_sample_has_one_essential_class(files, capsys):
     (["--points", "2"], "--points must be at least 4"),
 ])  # fmt: skip
 def test_bad_input_exits_2(files, capsys, extra, message):
-    argv = ["landscape", str(files / "mlp.pt"), "--model", f"{files / 'fac.py'}:mlp", *extra]
+    argv = ["landscape", str(files / "mlp.pt"), "--model", MODELS["mlp"], *extra]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 
 
 def test_running_statistics_and_a_missing_checkpoint_are_named(files, capsys):
-    assert main(["landscape", str(files / "bn.pt"), "--model", f"{files / 'fac.py'}:bn"]) == 2
+    assert main(["landscape", str(files / "bn.pt"), "--model", MODELS["bn"]]) == 2
     assert "running statistics" in capsys.readouterr().err
-    assert main(["landscape", "--model", f"{files / 'fac.py'}:mlp"]) == 2
+    assert main(["landscape", "--model", MODELS["mlp"]]) == 2
     assert "CKPT" in capsys.readouterr().err
