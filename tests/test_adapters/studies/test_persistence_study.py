@@ -18,12 +18,12 @@ from adapters.nets.data import digits
 from adapters.nets.engine import Engine
 from adapters.nets.models import mlp
 from adapters.runtime.store import Store
+from adapters.studies.linear_fit import fit_linear
 from adapters.studies.persistence_plots import plot_diagrams, plot_r2_vs_radius, plot_study
 from adapters.studies.persistence_study import (
     VARIANTS,
     StudyNetwork,
     StudySettings,
-    fit_linear,
     persistence_study,
 )
 
