@@ -315,13 +315,15 @@ def landscape_loss(spec: str | None, model: nn.Module, X: Tensor) -> Callable[[A
 
 def add_model_options(parser: Any, samples: int = 1024) -> None:
     """The options of a command on the user's own model: ``--model``, ``--data``,
-    ``--loss`` and ``--samples`` (``docs/verify.md``, "What you bring")."""
+    ``--loss`` and ``--samples`` (``docs/verify.md``, "What you bring"). ``--model`` is not
+    required by the parser: each command checks it, so that an unknown option is named
+    before a missing one."""
     parser.add_argument("--model", metavar="MOD:FACTORY",
                         help="factory returning your nn.Module (MOD: a dotted module or a "
                         ".py file)")  # fmt: skip
     parser.add_argument("--data", metavar="MOD:FACTORY",
-                        help="factory returning (X, y), a Dataset or a DataLoader "
-                        "(default: 8x8 digits)")  # fmt: skip
+                        help="factory returning (X, y) tensors, a Dataset or a DataLoader; X "
+                        "may be token ids (default: 8x8 digits)")  # fmt: skip
     parser.add_argument("--loss", metavar="MOD:FN",
                         help="loss fn(output, y) -> scalar (default: cross-entropy)")
     parser.add_argument("--samples", type=arguments.positive, default=samples,

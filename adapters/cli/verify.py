@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from adapters.cli import UsageError, arguments
 from adapters.cli.user_inputs import (
+    add_model_options,
     build_model,
     check_runs,
     detect_input,
@@ -49,17 +50,8 @@ def register(subparsers: Any) -> None:
         "that the network is a function of its parameters (exit 0: yes, 1: no, 2: bad input, "
         "3: internal error).",
     )
-    p.add_argument(
-        "--model",  # required, checked in run() so that an unknown option is named first
-        metavar="MOD:FACTORY",
-        help="factory returning your nn.Module (MOD: a dotted module or a .py file)",
-    )
+    add_model_options(p, samples=TRAIN_SAMPLES)
     p.add_argument("--checkpoint", metavar="FILE", help="state dict to load first")
-    p.add_argument("--data", metavar="MOD:FACTORY",
-                   help="factory returning (X, y) tensors, a Dataset or a DataLoader; X may be "
-                   "token ids (default: 8x8 digits)")  # fmt: skip
-    p.add_argument("--loss", metavar="MOD:FN",
-                   help="loss fn(output, y) -> scalar (default: cross-entropy on the output)")
     p.add_argument("--run", metavar="DIR_OR_GLOB",
                    help="checkpoints of your training run, in training order: the morphism "
                    "verified (default: train a short run here)")  # fmt: skip
@@ -74,8 +66,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--steps", type=arguments.positive, default=40,
                    help="optimizer steps of the run trained here (default 40)")  # fmt: skip
-    p.add_argument("--samples", type=arguments.positive, default=TRAIN_SAMPLES,
-                   help=f"samples of the data that define the loss (default {TRAIN_SAMPLES})")
     p.add_argument("--probe", type=int, default=128,
                    help="probe samples whose representations are compared (default 128; "
                    "digits: from the test split)")  # fmt: skip
