@@ -244,9 +244,9 @@ def load_run(model: nn.Module, spec: str) -> tuple[Tensor, list[float]]:
     return torch.stack(points), steps
 
 
-def detect_input(model: nn.Module) -> tuple[int, ...]:
+def detect_input(model: nn.Module, logits: bool = True) -> tuple[int, ...]:
     """``(64,)`` or ``(1, 8, 8)``: the first digits layout the model accepts, giving
-    ``(N, 10)`` logits."""
+    ``(N, 10)`` logits (any output with ``logits=False``)."""
     probe = copy.deepcopy(model).eval()
     errors = []
     for shape in ((64,), (1, 8, 8)):
@@ -256,6 +256,8 @@ def detect_input(model: nn.Module) -> tuple[int, ...]:
         except Exception as exc:
             errors.append(f"{'x'.join(map(str, shape))}: {type(exc).__name__}: {exc}")
             continue
+        if not logits:
+            return shape
         if not isinstance(out, Tensor) or tuple(out.shape) != (2, 10):
             got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
             raise UsageError(
@@ -313,17 +315,19 @@ def landscape_loss(spec: str | None, model: nn.Module, X: Tensor) -> Callable[[A
     return F.cross_entropy if flat else cross_entropy
 
 
-def add_model_options(parser: Any, samples: int = 1024) -> None:
-    """The options of a command on the user's own model: ``--model``, ``--data``,
-    ``--loss`` and ``--samples`` (``docs/verify.md``, "What you bring"). ``--model`` is not
-    required by the parser: each command checks it, so that an unknown option is named
-    before a missing one."""
+def add_model_options(parser: Any, samples: int = 1024, loss: bool = True) -> None:
+    """The options of a command on the user's own model: ``--model``, ``--data`` and,
+    with ``loss``, ``--loss`` and ``--samples`` (``docs/verify.md``, "What you bring").
+    ``--model`` is not required by the parser: each command checks it, so that an unknown
+    option is named before a missing one."""
     parser.add_argument("--model", metavar="MOD:FACTORY",
                         help="factory returning your nn.Module (MOD: a dotted module or a "
                         ".py file)")  # fmt: skip
     parser.add_argument("--data", metavar="MOD:FACTORY",
                         help="factory returning (X, y) tensors, a Dataset or a DataLoader; X "
                         "may be token ids (default: 8x8 digits)")  # fmt: skip
+    if not loss:
+        return
     parser.add_argument("--loss", metavar="MOD:FN",
                         help="loss fn(output, y) -> scalar (default: cross-entropy)")
     parser.add_argument("--samples", type=arguments.positive, default=samples,

@@ -1,26 +1,37 @@
 """The linearized learning functor's raw material: Jacobians of a multi-task model's
-readouts per parameter block, numeric (:func:`linearize`, ``torch.func.jacrev`` in float64)
+readouts per parameter block, numeric (:func:`linearize`, ``torch.func.jacrev`` in float64),
+sketched for large trunks (:func:`adapters.constructions.jacobian_sketch.linearize_sketched`)
 or exact over the rationals (:func:`linearize_exact`, forward-mode through
 ``Linear``/``ReLU``/``Identity`` layers); see :mod:`adapters.constructions.multitask`.
+
+**Running statistics** (BatchNorm and other norms that track them) need an explicit policy,
+``batchnorm=``: ``"eval"`` reads the running statistics as constants (the deployed
+network), ``"batch"`` normalizes with the statistics of the probe batch (the network as it
+trains; the running statistics are neither used nor changed). A model that holds running
+statistics and is given no policy is refused. Dropout is always off (eval mode).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import sympy
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from adapters.constructions.multitask_model import SHARED, TRUNK, MultiTaskModel
-from adapters.nets.params import ParamSpace
+from adapters.nets.model_io import as_input
+
+BatchNormPolicy = Literal["eval", "batch"]
 
 
 def block_of(param_name: str) -> str:
@@ -39,7 +50,11 @@ class Linearization:
 
     ``jac[(readout, block)]`` is ``(rows of the readout) x (parameters of the block)``,
     float64 (numeric) or Fraction objects (exact); missing pairs are zero. ``deps[r]`` is
-    the set of blocks readout ``r`` depends on; ``rows``/``cols`` give the sizes.
+    the set of blocks readout ``r`` depends on; ``rows``/``cols`` give the sizes (``cols``:
+    the sketch's columns for a sketched block). ``parameters``: the parameter count of each
+    block. ``method``: ``"dense"``, ``"sketch"`` or ``"exact"``; ``sketch``: per sketched
+    block, its width and the numerical rank found (see
+    :mod:`~adapters.constructions.jacobian_sketch`).
     """
 
     readouts: tuple[str, ...]
@@ -49,6 +64,9 @@ class Linearization:
     cols: Mapping[str, int]
     jac: Mapping[tuple[str, str], np.ndarray]
     exact: bool
+    parameters: Mapping[str, int]
+    method: str
+    sketch: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     def readouts_of(self, S: frozenset[str]) -> list[str]:
         """Readouts that depend on blocks of ``S`` only."""
@@ -85,31 +103,94 @@ def _deps(model: MultiTaskModel) -> dict[str, frozenset[str]]:
     return deps
 
 
-def _blocks(model: MultiTaskModel) -> dict[str, list[str]]:
+def blocks_of(model: MultiTaskModel) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, _ in model.named_parameters():
         out.setdefault(block_of(name), []).append(name)
     return out
 
 
-def linearize(model: MultiTaskModel, X: Tensor, point: Tensor | None = None) -> Linearization:
-    """Jacobians of every readout with respect to every parameter block, by
-    :func:`torch.func.jacrev` in float64, at the model's parameters or at ``point`` (a flat
-    vector in :class:`~adapters.nets.params.ParamSpace` order). ``X``: probe inputs ``(N, ...)``.
-    The model is evaluated in eval mode; it must hold no running statistics.
-    """
+def running_statistics(model: nn.Module) -> list[str]:
+    """Qualified names of the modules that normalize with running statistics."""
+    return [
+        name for name, m in model.named_modules()
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.running_mean is not None
+    ]  # fmt: skip
+
+
+def prepare(
+    model: MultiTaskModel, point: Tensor | None, batchnorm: BatchNormPolicy | None
+) -> tuple[MultiTaskModel, dict[str, Tensor]]:
+    """A float64 eval-mode copy of ``model`` under the ``batchnorm`` policy (module
+    docstring) and its parameters, at ``point`` (a flat vector of the parameters in
+    ``named_parameters`` order, as :class:`~adapters.nets.params.ParamSpace` orders them)
+    or at the model's own."""
+    stats = running_statistics(model)
+    if stats and batchnorm is None:
+        raise ValueError(
+            f"modules {stats[:4]}{' ...' if len(stats) > 4 else ''} normalize with running "
+            "statistics: choose batchnorm='eval' (running statistics as constants, the "
+            "deployed network) or 'batch' (statistics of the probe batch, as in training)"
+        )
+    if batchnorm not in (None, "eval", "batch"):
+        raise ValueError(f"batchnorm must be 'eval' or 'batch', got {batchnorm!r}")
     work = copy.deepcopy(model).to(torch.float64).eval()
-    space = ParamSpace(work)
-    params = space.unflatten(space.vector() if point is None else point.to(torch.float64))
-    X64 = X.to(torch.float64)
+    if batchnorm == "batch":
+        for name in stats:
+            m = work.get_submodule(name)
+            m.track_running_stats = False
+            m.running_mean = m.running_var = m.num_batches_tracked = None
+    named = dict(work.named_parameters())
+    if point is None:
+        return work, {n: v.detach().clone() for n, v in named.items()}
+    total = sum(v.numel() for v in named.values())
+    if point.shape != (total,):
+        raise ValueError(f"point must be a flat vector of the {total} parameters, "
+                         f"got shape {tuple(point.shape)}")  # fmt: skip
+    parts = torch.split(point.detach().to(torch.float64), [v.numel() for v in named.values()])
+    # each parameter in storage of its own: forward-mode AD allocates tangents the size of
+    # a primal's whole storage, which for views into one flat vector is every parameter
+    return work, {n: t.reshape(v.shape).clone() for (n, v), t in zip(named.items(), parts)}
+
+
+def readout_function(work: MultiTaskModel, X: Tensor) -> Any:
+    """``p -> readouts of work at parameters p on X`` (``X`` as :func:`as_input` casts it)."""
+    X64 = as_input(X, torch.float64)
 
     def readouts(p: dict[str, Tensor]) -> dict[str, Tensor]:
         return functional_call(work, p, (X64,), {"readouts": True})
 
+    return readouts
+
+
+def readout_entries(
+    model: MultiTaskModel, X: Tensor, batchnorm: BatchNormPolicy | None = None
+) -> int:
+    """The number of readout entries ``m`` (rows of the full Jacobian) on ``X``."""
+    work, params = prepare(model, None, batchnorm)
+    with torch.no_grad():
+        return sum(v.numel() for v in readout_function(work, X)(params).values())
+
+
+def linearize(
+    model: MultiTaskModel,
+    X: Tensor,
+    point: Tensor | None = None,
+    *,
+    batchnorm: BatchNormPolicy | None = None,
+) -> Linearization:
+    """Jacobians of every readout with respect to every parameter block, by
+    :func:`torch.func.jacrev` in float64, at the model's parameters or at ``point`` (a flat
+    vector in :class:`~adapters.nets.params.ParamSpace` order). ``X``: probe inputs ``(N, ...)``
+    (token ids stay integers). Memory: the dense Jacobian, readout entries x parameters.
+    """
+    work, params = prepare(model, point, batchnorm)
+    readouts = readout_function(work, X)
     with torch.no_grad():
         shapes = {k: v.shape for k, v in readouts(params).items()}
-    jac = jacrev(readouts)(dict(params))
-    blocks = _blocks(work)
+    with sdpa_kernel(SDPBackend.MATH):  # the fused attention kernels do not batch backward
+        jac = jacrev(readouts)(params)
+    blocks = blocks_of(work)
     out: dict[tuple[str, str], np.ndarray] = {}
     for r, per_param in jac.items():
         n_rows = int(np.prod(shapes[r]))
@@ -118,20 +199,24 @@ def linearize(model: MultiTaskModel, X: Tensor, point: Tensor | None = None) -> 
             m = torch.cat(mats, dim=1).detach().numpy()
             if np.any(m):
                 out[(r, b)] = m
-    return _linearization(model, shapes, blocks, params, out, exact=False)
+    return assemble(model, shapes, blocks, params, out, "dense")
 
 
-def _linearization(model, shapes, blocks, params, jac, exact: bool) -> Linearization:
-    deps = _deps(model)
+def assemble(model, shapes, blocks, params, jac, method: str, widths=None, sketch=None):
+    """The :class:`Linearization` of ``model`` from its Jacobian blocks ``jac``."""
     readouts = (SHARED, *(f"out:{t}" for t in model.tasks))
+    counts = {b: sum(params[n].numel() for n in names) for b, names in blocks.items()}
     return Linearization(
         readouts=readouts,
         blocks=(TRUNK, *(f"head:{t}" for t in model.tasks)),
-        deps=deps,
+        deps=_deps(model),
         rows={r: int(np.prod(shapes[r])) for r in readouts},
-        cols={b: sum(params[n].numel() for n in names) for b, names in blocks.items()},
+        cols=dict(widths or counts),
         jac=jac,
-        exact=exact,
+        exact=method == "exact",
+        parameters=counts,
+        method=method,
+        sketch=dict(sketch or {}),
     )
 
 
@@ -178,6 +263,11 @@ def linearize_exact(model: MultiTaskModel, X: Tensor) -> Linearization:
     with small dyadic weights the numbers are the hand-derivable ones. Small models only:
     the cost grows with (parameters x probe size x width).
     """
+    if not isinstance(model.trunk, nn.Sequential) or any(
+        layer.fields or layer.take_input for layer in model._layers.values()
+    ):
+        raise TypeError("exact linearization needs an nn.Sequential trunk whose heads read "
+                        "the output of a child")  # fmt: skip
     params = dict(model.named_parameters())
     offsets, n = {}, 0
     for name, p in params.items():
@@ -192,7 +282,7 @@ def linearize_exact(model: MultiTaskModel, X: Tensor) -> Linearization:
     values = {SHARED: (v, T)}
     for t, head in model.heads.items():
         values[f"out:{t}"] = _exact_layer(head, f"heads.{t}.", *taps[model.reads[t]], offsets)
-    blocks = _blocks(model)
+    blocks = blocks_of(model)
     shapes = {r: val.shape for r, (val, _) in values.items()}
     jac: dict[tuple[str, str], np.ndarray] = {}
     for r, (_, tang) in values.items():
@@ -202,4 +292,4 @@ def linearize_exact(model: MultiTaskModel, X: Tensor) -> Linearization:
             m = flat[:, cols]
             if any(x != 0 for x in m.flat):
                 jac[(r, b)] = m
-    return _linearization(model, shapes, blocks, params, jac, exact=True)
+    return assemble(model, shapes, blocks, params, jac, "exact")

@@ -22,9 +22,11 @@ forgets the readouts of ``S`` not in ``T``, written in bases of the two images.
 of the limit to the limit of the images, its rank gap and the principal angles, plus the
 gap given by the closed form of ``docs/transfer.md`` (from Jacobian ranks alone, without
 taking a limit). Jacobians come from :func:`torch.func.jacrev` in float64
-(:func:`linearize`, numeric Vect) or, for networks of ``Linear``/``ReLU``/``Identity``
-layers, from exact forward-mode differentiation over the rationals (:func:`linearize_exact`,
-Vect over Q): the float weights and inputs are read as the rationals they are.
+(:func:`linearize`, numeric Vect), from a Gaussian sketch for large trunks
+(:func:`~adapters.constructions.jacobian_sketch.linearize_sketched`, with its error bound)
+or, for networks of ``Linear``/``ReLU``/``Identity`` layers, from exact forward-mode
+differentiation over the rationals (:func:`linearize_exact`, Vect over Q): the float
+weights and inputs are read as the rationals they are.
 """
 
 from __future__ import annotations
@@ -32,20 +34,23 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
 import sympy
-from torch import Tensor
+from torch import Tensor, nn
 
+from adapters.constructions import jacobian_sketch
 from adapters.constructions.linearization import (
+    BatchNormPolicy,
     Linearization,
     block_of,
     linearize,
     linearize_exact,
+    readout_entries,
 )
-from adapters.constructions.multitask_model import SHARED, TRUNK, MultiTaskModel
+from adapters.constructions.multitask_model import SHARED, TRUNK, MultiTaskModel, as_multitask
 from catcore.functor import Functor
 from catcore.instances.poset import Leq, Poset
 from catcore.instances.vect import LinearMap, NumericVectCategory, Space, VectQ, VectR
@@ -75,12 +80,6 @@ def parameter_pullback(model: MultiTaskModel, category: NumericVectCategory = Ve
     return category.limit(Diagram.of(category, objects, arrows))
 
 
-# -- linearization -----------------------------------------------------------------------
-
-
-# -- exact forward-mode differentiation over Q -----------------------------------------
-
-
 # -- the linearized functor ----------------------------------------------------------------
 
 
@@ -108,6 +107,11 @@ class _Images:
             self.scale = 0.0
             self.basis(everything)
             self.scale = self.scale or 1.0
+
+    @property
+    def cut(self) -> float:
+        """The singular value below which a direction is dropped."""
+        return self.tol * self.scale
 
     def basis(self, S: frozenset[str]) -> Any:
         if S not in self.bases:
@@ -210,6 +214,12 @@ def _objects(tasks: Sequence[str]) -> dict[str, frozenset[str]]:
     return {SHARED: frozenset({TRUNK}), **{t: frozenset({TRUNK, f"head:{t}"}) for t in tasks}}
 
 
+Method = Literal["auto", "dense", "sketch", "exact"]
+
+#: ``method="auto"`` takes the dense Jacobian up to this many entries, the sketch above
+DENSE_ENTRIES = 2**25
+
+
 @dataclass
 class ProbeResult:
     """Outcome of :func:`limit_preservation_probe`; :meth:`to_dict` is JSON-serializable.
@@ -219,6 +229,9 @@ class ProbeResult:
     ``dims``: ``dim F(S)`` for each object of the diagram. ``predicted_gap``: the closed
     form. ``defect``: catcore's defect data (singular values of the comparison map,
     principal angles between the image cone and the limit inside the product).
+    ``certain`` is ``False`` when a sketched linearization cannot vouch for its ranks
+    (``uncertain_because`` says why); the ``verdict`` is then ``"undetermined"``.
+    ``linearization``: the method and, for a sketch, its widths and error bound.
     """
 
     preserved: bool
@@ -232,10 +245,18 @@ class ProbeResult:
     probe_size: int
     parameters: dict[str, int]
     margins: dict[str, Any] = field(default_factory=dict)
+    linearization: dict[str, Any] = field(default_factory=dict)
+    uncertain_because: str | None = None
     preservation: Preservation | None = field(default=None, repr=False)
 
     @property
+    def certain(self) -> bool:
+        return self.uncertain_because is None
+
+    @property
     def verdict(self) -> str:
+        if not self.certain:
+            return "undetermined"
         return "preserved" if self.preserved else "not preserved"
 
     def to_dict(self) -> dict[str, Any]:
@@ -244,6 +265,8 @@ class ProbeResult:
         return {
             "verdict": self.verdict,
             "preserved": self.preserved,
+            "certain": self.certain,
+            "uncertain_because": self.uncertain_because,
             "rank_gap": self.rank_gap,
             "predicted_gap": self.predicted_gap,
             "image_of_limit": self.image_of_limit,
@@ -255,30 +278,68 @@ class ProbeResult:
             "exact": self.exact,
             "probe_size": self.probe_size,
             "parameters": self.parameters,
+            "linearization": self.linearization,
             "rank_margins": self.margins,
         }
 
 
-def limit_preservation_probe(
+def linearize_model(
     model: MultiTaskModel,
     X: Tensor,
     *,
     point: Tensor | None = None,
-    exact: bool = False,
+    method: Method = "auto",
+    batchnorm: BatchNormPolicy | None = None,
+    columns: int | None = None,
+    seed: int = 0,
+    say: Any = None,
+) -> Linearization:
+    """The model's :class:`Linearization` by ``method``: ``"dense"`` (jacrev), ``"sketch"``
+    (:func:`~adapters.constructions.jacobian_sketch.linearize_sketched`), ``"exact"`` (over
+    Q) or ``"auto"`` (dense up to :data:`DENSE_ENTRIES` Jacobian entries, else sketch)."""
+    if method == "exact":
+        if point is not None:
+            raise ValueError("the exact method linearizes at the model's own weights; load "
+                             "point first")  # fmt: skip
+        return linearize_exact(model, X)
+    if method == "auto":
+        entries = readout_entries(model, X, batchnorm) * sum(p.numel() for p in model.parameters())
+        method = "dense" if entries <= DENSE_ENTRIES else "sketch"
+    if method == "dense":
+        return linearize(model, X, point, batchnorm=batchnorm)
+    if method == "sketch":
+        return jacobian_sketch.linearize_sketched(
+            model, X, point, batchnorm=batchnorm, columns=columns, seed=seed, say=say
+        )
+    raise ValueError(f"method must be auto, dense, sketch or exact, got {method!r}")
+
+
+def limit_preservation_probe(
+    model: MultiTaskModel | nn.Module,
+    X: Tensor,
+    *,
+    point: Tensor | None = None,
+    method: Method = "auto",
     tol: float = 1e-9,
+    batchnorm: BatchNormPolicy | None = None,
+    columns: int | None = None,
+    seed: int = 0,
+    say: Any = None,
 ) -> ProbeResult:
     """Does the linearized learning functor preserve the multi-task pullback at this point?
 
     Builds the wide pullback diagram ``{trunk, head:t} -> {trunk}`` (one arrow per task) in
-    the block poset, linearizes the model on the probe inputs ``X`` (exactly over Q with
-    ``exact=True``, else in float64 with relative rank tolerance ``tol``) and runs
-    :func:`catcore.preservation` on the resulting functor (``docs/transfer.md``).
+    the block poset, linearizes the model on the probe inputs ``X`` (:func:`linearize_model`;
+    numeric ranks at relative tolerance ``tol``) and runs :func:`catcore.preservation` on the
+    resulting functor (``docs/transfer.md``). ``model``: a :class:`MultiTaskModel` or a
+    module :func:`~adapters.constructions.multitask_model.as_multitask` accepts.
+    ``batchnorm``: the policy for running statistics (required when the model has them).
     """
-    if not isinstance(model, MultiTaskModel):
+    if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a MultiTaskModel, got {type(model).__name__}")
-    if exact and point is not None:
-        raise ValueError("exact=True linearizes at the model's own weights; load point first")
-    lin = linearize_exact(model, X) if exact else linearize(model, X, point)
+    model = as_multitask(model)
+    lin = linearize_model(model, X, point=point, method=method, batchnorm=batchnorm,
+                          columns=columns, seed=seed, say=say)  # fmt: skip
     F, poset, images = linearized_functor(lin, tol=tol)
     shared = frozenset({TRUNK})
     objects = _objects(model.tasks)
@@ -287,6 +348,11 @@ def limit_preservation_probe(
     p = preservation(F, diagram)
     dims = {n: F.ob(S).dim for n, S in objects.items()}
     margins = {"+".join(sorted(S)): m for S, m in images.margins.items()}
+    factor, doubt = _sketch_doubt(lin, images)
+    record = {"method": lin.method, "tol": tol}
+    if lin.method == "sketch":
+        record |= {"sketched_blocks": dict(lin.sketch), "seed": seed, "distortion": factor,
+                   "failure_probability": jacobian_sketch.FAILURE_PROBABILITY}  # fmt: skip
     return ProbeResult(
         preserved=bool(p.preserved),
         rank_gap=int(p.defect["rank_gap"]),
@@ -295,9 +361,36 @@ def limit_preservation_probe(
         image_of_limit=p.comparison.dom.dim,
         limit_of_images=p.comparison.cod.dim,
         defect=p.defect,
-        exact=exact,
+        exact=lin.exact,
         probe_size=int(X.shape[0]),
-        parameters=dict(lin.cols),
+        parameters=dict(lin.parameters),
         margins=margins,
+        linearization=record,
+        uncertain_because=doubt,
         preservation=p,
     )
+
+
+def _sketch_doubt(lin: Linearization, images: _Images) -> tuple[float | None, str | None]:
+    """The sketch's distortion factor and, when its rank decisions are not vouched for,
+    why (``docs/transfer.md``, "Large trunks")."""
+    if not lin.sketch:
+        return (1.0 if lin.method == "sketch" else None), None
+    factors = {}
+    for block, k in lin.sketch.items():
+        rows = sum(lin.rows[r] for r in lin.readouts if block in lin.deps[r])
+        factors[block] = jacobian_sketch.distortion(min(rows, lin.parameters[block]), k)
+    if any(f is None for f in factors.values()):
+        narrow = [b for b, f in factors.items() if f is None]
+        return None, (f"the sketch of {narrow} is too narrow for its error bound "
+                      f"({lin.sketch[narrow[0]]} columns); raise columns")  # fmt: skip
+    factor = max(factors.values())
+    cut = images.cut
+    for S, m in images.margins.items():
+        kept, dropped = m["smallest_kept"], m["largest_dropped"]
+        if (kept is not None and kept < factor * cut) or (
+            dropped is not None and dropped > cut / factor
+        ):
+            return factor, (f"a singular value of the sketch of {'+'.join(sorted(S))} lies "
+                            f"within the distortion factor {factor:.3g} of the rank cut")
+    return factor, None

@@ -1,13 +1,21 @@
 """The multi-task model of the limit-preservation probe: a shared trunk and one head per
-task (``docs/transfer.md``, "Limit preservation"), and its summed loss."""
+task (``docs/transfer.md``, "Limit preservation"), and its summed loss.
+
+A user's own model enters through :func:`as_multitask`: any ``nn.Module`` with a ``trunk``
+(of any module type) and named ``heads``, each head reading the trunk's output or any layer
+inside it (the layer grammar of :func:`adapters.nets.model_io.parse_layer`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F_
 from torch import Tensor, nn
+
+from adapters.nets.model_io import Layer, as_output, parse_layer
 
 SHARED = "shared"
 
@@ -16,49 +24,98 @@ TRUNK = "trunk"
 
 
 class MultiTaskModel(nn.Module):
-    """A trunk (``nn.Sequential``) and one head per task.
+    """A trunk (any ``nn.Module``) and one head per task.
 
-    ``reads[task]`` names the trunk child whose output the task's head reads (default
-    ``""``: the trunk's output). The shared representation is always the trunk's output.
-    ``forward(x)`` returns ``{task: logits}``; ``forward(x, readouts=True)`` returns
-    ``{"shared": trunk output, "out:<task>": logits}``.
+    ``reads[task]`` names the layer of the trunk whose value the task's head reads: ``""``
+    (the default) is the trunk's output, otherwise a qualified submodule name with optional
+    fields and indices (``"1"``, ``"encoder.layer.0[0]"``, ``"block:in"``; see
+    :func:`~adapters.nets.model_io.parse_layer`). The shared representation is always the
+    trunk's output (:func:`~adapters.nets.model_io.as_output` of it: a Hugging Face model's
+    ``last_hidden_state``). ``forward(x)`` returns ``{task: logits}``;
+    ``forward(x, readouts=True)`` returns ``{"shared": trunk output, "out:<task>": logits}``.
     """
 
     def __init__(
         self,
-        trunk: nn.Sequential,
+        trunk: nn.Module,
         heads: Mapping[str, nn.Module],
         reads: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(trunk, nn.Sequential):
-            raise TypeError(f"trunk must be an nn.Sequential, got {type(trunk).__name__}")
+        if not isinstance(trunk, nn.Module):
+            raise TypeError(f"trunk must be an nn.Module, got {type(trunk).__name__}")
         if len(heads) < 1:
             raise ValueError("a multi-task model needs at least one head")
         self.trunk = trunk
         self.heads = nn.ModuleDict(dict(heads))
         self.reads = {t: "" for t in heads} | dict(reads or {})
-        children = set(trunk._modules)
-        bad = {t: r for t, r in self.reads.items() if t not in heads or (r and r not in children)}
-        if bad:
-            raise ValueError(
-                f"bad reads {bad}: tasks are {list(heads)}, trunk children {sorted(children)}"
-            )
+        unknown = sorted(set(self.reads) - set(heads))
+        if unknown:
+            raise ValueError(f"bad reads: tasks {unknown} have no head; heads are {list(heads)}")
+        self._layers: dict[str, Layer] = {}
+        for task, spec in self.reads.items():
+            if spec:
+                try:
+                    self._layers[task] = parse_layer(trunk, spec)
+                except ValueError as exc:
+                    raise ValueError(f"bad reads {{{task!r}: {spec!r}}}: {exc}") from None
 
     @property
     def tasks(self) -> list[str]:
         return list(self.heads)
 
     def forward(self, x: Tensor, readouts: bool = False) -> dict[str, Tensor]:
-        taps: dict[str, Tensor] = {}
-        for name, layer in self.trunk.named_children():
-            x = layer(x)
-            taps[name] = x
-        taps[""] = x
-        outs = {t: head(taps[self.reads[t]]) for t, head in self.heads.items()}
+        taps, handles = self._tap()
+        try:
+            shared = as_output(self.trunk(x))
+        finally:
+            for h in handles:
+                h.remove()
+        if not isinstance(shared, Tensor):
+            raise TypeError(f"the trunk's output is a {type(shared).__name__}, not a tensor")
+        outs = {t: head(taps[t] if t in taps else shared) for t, head in self.heads.items()}
         if not readouts:
             return outs
-        return {SHARED: x, **{f"out:{t}": o for t, o in outs.items()}}
+        return {SHARED: shared, **{f"out:{t}": o for t, o in outs.items()}}
+
+    def _tap(self) -> tuple[dict[str, Tensor], list[Any]]:
+        """Hooks that store each head's layer value in ``taps`` during one trunk call."""
+        taps: dict[str, Tensor] = {}
+        handles = []
+        for task, layer in self._layers.items():
+            module = self.trunk.get_submodule(layer.module)
+
+            def keep(_m, inputs, output, task=task, layer=layer) -> None:
+                taps[task] = layer.read(inputs[0] if layer.take_input else output)
+
+            handles.append(module.register_forward_hook(keep))
+        return taps, handles
+
+
+def as_multitask(model: nn.Module) -> MultiTaskModel:
+    """``model`` as a :class:`MultiTaskModel`: itself, or a module with a ``trunk``
+    (``nn.Module``), ``heads`` (an ``nn.ModuleDict`` or a mapping of modules) and optionally
+    ``reads`` (task -> layer of the trunk), sharing its submodules. Every parameter must
+    belong to the trunk or to a head (a parameter outside both would silently drop out of
+    the diagram); a :class:`ValueError` names the ones that do not.
+    """
+    if isinstance(model, MultiTaskModel):
+        return model
+    trunk, heads = getattr(model, "trunk", None), getattr(model, "heads", None)
+    if not isinstance(trunk, nn.Module) or not isinstance(heads, (nn.ModuleDict, Mapping)):
+        raise ValueError(
+            f"a {type(model).__name__} is not a multi-task model: give it a `trunk` "
+            "(nn.Module) and named `heads` (nn.ModuleDict), optionally `reads` (task -> "
+            "layer of the trunk the head reads; default its output)"
+        )
+    if not heads:
+        raise ValueError(f"the {type(model).__name__} has no heads")
+    wrapped = MultiTaskModel(trunk, heads, getattr(model, "reads", None))
+    inside = {id(p) for p in wrapped.parameters()}
+    outside = [n for n, p in model.named_parameters() if id(p) not in inside]
+    if outside:
+        raise ValueError(f"parameters outside the trunk and the heads: {outside[:8]}")
+    return wrapped
 
 
 def multitask_mlp(

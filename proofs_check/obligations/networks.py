@@ -342,7 +342,7 @@ def multitask_probe() -> Outcome:
                     with torch.no_grad():
                         for p in m.parameters():
                             p.copy_(torch.round(p * 4) / 2)
-                r = limit_preservation_probe(m, X, exact=exact)
+                r = limit_preservation_probe(m, X, method="exact" if exact else "dense")
                 rows.append((read or "trunk", exact, r.rank_gap, r.predicted_gap, r.preserved))
                 if r.rank_gap != r.predicted_gap or r.preserved != (r.rank_gap == 0):
                     return Outcome.fail(r.to_dict(), f"variant {read!r}, exact={exact}")

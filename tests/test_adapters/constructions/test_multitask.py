@@ -75,7 +75,7 @@ KNOWN = [
 @pytest.mark.parametrize("name, model, preserved, gap, dims, image, limit", KNOWN)
 @pytest.mark.parametrize("exact", [True, False])
 def test_hand_derived_known_answers(name, model, preserved, gap, dims, image, limit, exact):
-    r = limit_preservation_probe(model, X2, exact=exact)
+    r = limit_preservation_probe(model, X2, method="exact" if exact else "dense")
     assert (r.preserved, r.rank_gap, r.dims) == (preserved, gap, dims), name
     assert (r.image_of_limit, r.limit_of_images) == (image, limit)
     assert r.predicted_gap == gap
@@ -155,7 +155,7 @@ def test_heads_reading_the_shared_representation_always_preserve(trunk, va, vb):
         {"a": _linear([va[:2], va[2:]]), "b": _linear([vb[:2]], vb[2:3])},
     )
     X = torch.tensor([[1.0, 2.0], [-1.0, 1.0], [2.0, -1.0]], dtype=torch.float64)
-    r = limit_preservation_probe(model, X, exact=True)
+    r = limit_preservation_probe(model, X, method="exact")
     assert r.preserved and r.rank_gap == 0
 
 
@@ -176,6 +176,8 @@ def test_digits_probe_numeric(read, fails):
 
 def test_probe_refuses_other_models():
     with pytest.raises(TypeError, match="MultiTaskModel"):
+        limit_preservation_probe("a model", X2)
+    with pytest.raises(ValueError, match="not a multi-task model"):
         limit_preservation_probe(nn.Linear(2, 2), X2)
     with pytest.raises(ValueError, match="bad reads"):
         MultiTaskModel(nn.Sequential(nn.Linear(2, 2)), {"a": nn.Linear(2, 1)}, {"a": "7"})
@@ -198,8 +200,14 @@ def test_limits_command_json(capsys):
     assert tapped["rank_gap"] == tapped["predicted_gap"]
 
 
-@pytest.mark.parametrize("bad", [["--probe", "0"], ["--hidden", "a,b"], ["--epochs", "0"]])
+@pytest.mark.parametrize("bad", [["--hidden", "a,b"], ["--hidden", "4,0"], ["--tol", "2"]])
 def test_limits_command_refuses_bad_input(bad):
     args = _cli(["limits", *bad])
     with pytest.raises(UsageError):
         args.func(args)
+
+
+@pytest.mark.parametrize("bad", [["--probe", "0"], ["--epochs", "0"]])
+def test_limits_command_refuses_bad_numbers_while_parsing(bad):
+    with pytest.raises(SystemExit):
+        _cli(["limits", *bad])
