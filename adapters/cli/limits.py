@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         return _demo(args)
     changed = [f"--{k}" for k, v in DEMO.items() if getattr(args, k) != v]
     if changed:
-        raise UsageError(f"{', '.join(changed)} belong to the digits demo, not to --model")
+        verb = "belongs" if len(changed) == 1 else "belong"
+        raise UsageError(f"{', '.join(changed)} {verb} to the digits demo, not to --model")
     result = _users(args)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -49,6 +49,9 @@ def load_factory(spec: str, option: str = "--model") -> Any:
             path = Path(module_name)
             if not path.is_file():
                 raise UsageError(f"no such file {module_name!r} (from {option} {spec!r})")
+            folder = str(path.resolve().parent)  # its sibling modules import, as in a script
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             name = f"_catcore_user_{path.stem}"
             loaded = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(loaded)

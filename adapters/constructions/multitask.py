@@ -51,6 +51,7 @@ from adapters.constructions.linearization import (
     readout_entries,
 )
 from adapters.constructions.multitask_model import SHARED, TRUNK, MultiTaskModel, as_multitask
+from catcore.errors import NotAConeError
 from catcore.functor import Functor
 from catcore.instances.poset import Leq, Poset
 from catcore.instances.vect import LinearMap, NumericVectCategory, Space, VectQ, VectR
@@ -345,7 +346,12 @@ def limit_preservation_probe(
     objects = _objects(model.tasks)
     arrows = {(t, SHARED): poset.arrow(objects[t], shared) for t in model.tasks}
     diagram = Diagram.of(poset, objects, arrows)
-    p = preservation(F, diagram)
+    try:
+        p = preservation(F, diagram)
+    except NotAConeError as exc:
+        raise ValueError(f"at tol={tol:g} the rank cut splits the spectrum so that the "
+                         "truncated images no longer form a cone (the functor's squares fail "
+                         f"to commute): lower tol ({str(exc)[:120]} ...)") from None
     dims = {n: F.ob(S).dim for n, S in objects.items()}
     margins = {"+".join(sorted(S)): m for S, m in images.margins.items()}
     factor, doubt = _sketch_doubt(lin, images)
