@@ -355,7 +355,7 @@ def limit_preservation_probe(
     dims = {n: F.ob(S).dim for n, S in objects.items()}
     margins = {"+".join(sorted(S)): m for S, m in images.margins.items()}
     factor, doubt = _sketch_doubt(lin, images)
-    record = {"method": lin.method, "tol": tol}
+    record = {"method": lin.method, "tol": tol, "readout_entries": sum(lin.rows.values())}
     if lin.method == "sketch":
         record |= {"sketched_blocks": dict(lin.sketch), "seed": seed, "distortion": factor,
                    "failure_probability": jacobian_sketch.FAILURE_PROBABILITY}  # fmt: skip

@@ -11,12 +11,10 @@ verdicts are asserted.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from measure import measured
 
 pytest.importorskip("transformers")
 
@@ -42,24 +40,9 @@ LARGE = [
     ("ViT-B/16-sized (HF ViT)", f"{Z}:vit_b16", (9,)),
 ]
 
-_WRAPPER = """
-import contextlib, io, json, resource, sys
-from adapters.cli import main
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    status = main(sys.argv[1:])
-result = json.loads(out.getvalue())
-result["status"] = status
-result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps(result))
-"""
-
 
 def verify(*args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _WRAPPER, "verify", "--json", *args],
-                          capture_output=True, text=True, cwd=TESTS.parent)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return measured("verify", *args)
 
 
 def _row(label: str, mode: str, r: dict) -> str:
