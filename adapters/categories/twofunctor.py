@@ -14,10 +14,15 @@ point for point and give a residual of 0 up to rounding; ``align="time"`` matche
 normalized times instead. The fit is only informative when the probe set has more
 samples than ``d0 + 1`` (otherwise every pair of representations is affinely related),
 which is checked.
+
+Memory is flat in ``samples``: positions are found as chords of the path
+(:func:`catcore.instances.reparametrization.arclength_chords`) and evaluated one at a
+time, so a few parameter points exist at once besides the paths' own knots.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,7 +30,7 @@ import numpy as np
 
 from adapters.categories.learning import LearningFunctor
 from catcore.instances.paths import Homotopy, Path
-from catcore.instances.reparametrization import by_arclength
+from catcore.instances.reparametrization import arclength_chords
 
 Align = Literal["arclength", "time"]
 
@@ -82,14 +87,20 @@ def affine_fit(R0: np.ndarray, R1: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return W[:d0].T, W[d0], residual
 
 
-def positions(path: Path, samples: int, align: Align) -> np.ndarray:
-    """Points of ``path`` at ``samples`` positions: equal arc-length fractions or equal
-    normalized times."""
-    if align == "arclength":
-        return by_arclength(path, samples)
+def positions(path: Path, samples: int, align: Align, fine: int = 2049) -> Iterator[np.ndarray]:
+    """The points of ``path`` at ``samples`` positions, one ``(n,)`` array at a time:
+    equal arc-length fractions (on a grid of ``fine`` times; ``fine=2`` is exact for a
+    polygonal path such as a recorded trajectory) or equal normalized times."""
     if align == "time":
-        return path.normalized(np.linspace(0.0, 1.0, samples))
-    raise ValueError(f"align must be 'arclength' or 'time', got {align!r}")
+        for s in np.linspace(0.0, 1.0, samples):
+            yield path.normalized(np.array([s]))[0]
+        return
+    if align != "arclength":
+        raise ValueError(f"align must be 'arclength' or 'time', got {align!r}")
+    lo, hi, w, _ = arclength_chords(path, samples, fine)
+    for a, b, x in zip(lo, hi, w):
+        start, end = path.normalized(np.array([a, b]))
+        yield start + x * (end - start)
 
 
 def affine_relation(
@@ -98,13 +109,16 @@ def affine_relation(
     path1: Path,
     samples: int = 17,
     align: Align = "arclength",
+    fine: int = 2049,
 ) -> AffineRelation:
-    """Fit ``phi_{path1(s)} = A_s phi_{path0(s)} + b_s`` at ``samples`` positions ``s``."""
+    """Fit ``phi_{path1(s)} = A_s phi_{path0(s)} + b_s`` at ``samples`` positions ``s``
+    (``fine``: see :func:`positions`)."""
     if samples < 2:
         raise ValueError(f"samples must be at least 2, got {samples}")
-    R0 = L.phi(positions(path0, samples, align))
-    R1 = L.phi(positions(path1, samples, align))
-    fits = [affine_fit(a, b) for a, b in zip(R0, R1)]
+    if align not in ("arclength", "time"):
+        raise ValueError(f"align must be 'arclength' or 'time', got {align!r}")
+    pairs = zip(positions(path0, samples, align, fine), positions(path1, samples, align, fine))
+    fits = [affine_fit(L.phi(a), L.phi(b)) for a, b in pairs]
     return AffineRelation(
         np.linspace(0.0, 1.0, samples),
         np.stack([f[0] for f in fits]),

@@ -7,8 +7,11 @@ both); the loss from ``--loss`` (default: cross-entropy on the output). The morp
 verified is the user's recorded run (``--run``) or, without one, a short run trained here.
 The verdict says whether ``L: Param -> Rep`` preserves identities and composition on it and
 whether the network is a function of its parameters at all, naming the modules
-responsible (:func:`adapters.categories.learning.verify_functor`). Exit status: 0
-functorial, 1 not functorial, 2 bad input, 3 internal error.
+responsible (:func:`adapters.categories.learning.verify_functor`). With ``--against``
+(a second recorded run of the same network) it also measures Thm 5.3: the affine relation
+of the representations along the two runs
+(:func:`adapters.categories.twofunctor.affine_relation`), reported, not part of the exit
+status. Exit status: 0 functorial, 1 not functorial, 2 bad input, 3 internal error.
 """
 
 from __future__ import annotations
@@ -55,6 +58,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--run", metavar="DIR_OR_GLOB",
                    help="checkpoints of your training run, in training order: the morphism "
                    "verified (default: train a short run here)")  # fmt: skip
+    p.add_argument("--against", metavar="DIR_OR_GLOB",
+                   help="a second recorded run of the network: also measure Thm 5.3, the "
+                   "affine relation of the representations along the two runs")  # fmt: skip
+    p.add_argument("--align", choices=("arclength", "time"), default="arclength",
+                   help="how positions of the two runs are matched (default arclength)")
+    p.add_argument("--positions", type=arguments.positive, default=17,
+                   help="positions along the runs at which --against fits (default 17)")
     p.add_argument("--layer", metavar="NAME",
                    help="layer to read: a module name, NAME:in, NAME[0], "
                    "NAME.last_hidden_state (default: penultimate)")  # fmt: skip
@@ -116,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("the following arguments are required: --model")
     if args.probe < 4 or args.grid < 2:
         raise UsageError(f"need --probe >= 4 and --grid >= 2, got {args.probe}, {args.grid}")
+    if args.against and not args.run:
+        raise UsageError("--against relates two recorded runs: give the first with --run")
     clock = time.perf_counter()
     model = build_model(args.model)
     if args.checkpoint:
@@ -137,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     verdict = verify_functor(L, [path])
     times = np.union1d(np.linspace(0.0, 1.0, args.grid), path.breaks)  # the checkpoints too
     structure = L.cod.structure(L.path(path), times=times)
+    relation = two_functor(args, model, P, L, path) if args.against else None
     done = time.perf_counter()
     if args.json:
         out = verdict.to_json()
@@ -160,12 +173,44 @@ def run(args: argparse.Namespace) -> int:
             end_loss=float(P.loss(path.cod)),
             seconds={"load_and_train": prepared - clock, "verify": done - prepared},
         )
+        if relation is not None:
+            out["twofunctor"] = relation
         print(json.dumps(out, indent=1))
     else:
         print(f"catcore verify {args.model} on {what}, run {source}, layer {L.layer!r}")
         print(verdict)
         print(structure_line(structure))
+        if relation is not None:
+            print(twofunctor_line(relation))
     return 0 if verdict.functorial else 1
+
+
+def two_functor(args: argparse.Namespace, model: nn.Module, P: Any, L: Any, path: Any) -> dict:
+    """Thm 5.3 between ``--run`` and ``--against``: the affine relation of the
+    representations at ``--positions`` matched positions (``docs/verify.md``, "Thm 5.3").
+    Both runs are polygonal, so arc length is exact from their checkpoints alone."""
+    from adapters.categories.twofunctor import affine_relation
+
+    points, steps = load_run(model, args.against)
+    other = P.trajectory(points, steps)
+    del points
+    try:
+        r = affine_relation(L, path, other, samples=args.positions, align=args.align, fine=2)
+    except ValueError as exc:  # a probe set too small for the layer's width
+        raise UsageError(f"{exc} (raise --probe, bring --data with more samples, or read a "
+                         "narrower --layer)") from None  # fmt: skip
+    return {"against": args.against, "align": args.align, "positions": r.s.tolist(),
+            "residuals": r.residuals.tolist(), "max_residual": r.max_residual,
+            "median_residual": float(np.median(r.residuals)), "variation": r.variation,
+            "width": int(r.A.shape[2])}  # fmt: skip
+
+
+def twofunctor_line(r: dict[str, Any]) -> str:
+    """The Thm 5.3 measurement in one sentence."""
+    return (f"Thm 5.3 against {r['against']} ({r['align']}, {len(r['positions'])} positions): "
+            f"relative residual of the affine fit at most {r['max_residual']:.3g} (median "
+            f"{r['median_residual']:.3g}; 0 = exactly affine, 1 = no better than a constant), "
+            f"variation of [A|b] {r['variation']:.3g}")
 
 
 def structure_line(s: dict[str, Any]) -> str:

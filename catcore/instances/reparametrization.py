@@ -68,16 +68,27 @@ def by_arclength(
     ``O(fine^-2)`` of the length for smooth ones. A curve of length 0 gives its start
     repeated. Invariant under orientation-preserving reparametrization.
     """
+    curve, _ = _as_curve(path)
+    lo, hi, w, total = arclength_chords(path, samples, fine)
+    a, b = curve(lo), curve(hi)
+    pts = a + w[:, None] * (b - a)
+    return (pts, total) if with_length else pts
+
+
+def arclength_chords(path: Any, samples: int = 129, fine: int = 2049) -> tuple:
+    """``(lo, hi, w, length)``: position ``k`` of :func:`by_arclength` is the point at
+    fraction ``w[k]`` of the chord from the curve at normalized time ``lo[k]`` to the curve
+    at ``hi[k]``, and ``length`` the curve's length. A caller may evaluate the positions one
+    at a time (memory flat in ``samples``); for a polygonal path whose corners are breaks
+    ``fine=2`` is exact and evaluates the curve at its corners alone."""
     curve, breaks = _as_curve(path)
     s, cum = arclength_positions(curve, breaks, fine)
     total = float(cum[-1])
     if not total > 0:
-        pts = np.repeat(curve(np.zeros(1)), samples, axis=0)
-    else:
-        i, w = _at_length(np.linspace(0.0, total, int(samples)), s, cum)
-        a, b = curve(s[i]), curve(s[i + 1])
-        pts = a + w[:, None] * (b - a)
-    return (pts, total) if with_length else pts
+        zeros = np.zeros(int(samples))
+        return zeros, zeros, zeros, total
+    i, w = _at_length(np.linspace(0.0, total, int(samples)), s, cum)
+    return s[i], s[i + 1], w, total
 
 
 def _as_curve(x: Any) -> tuple[Curve, np.ndarray]:

@@ -89,3 +89,37 @@ def test_verify_zoo_large() -> None:
         if len(grids) > 1:
             ratio = runs[grids[-1]]["peak_mb"] / runs[grids[0]]["peak_mb"]
             print(f"peak memory of {label}, grid {grids[-1]} / grid {grids[0]}: {ratio:.2f}x")
+
+
+def _recorded_run(folder: Path, seed: int) -> str:
+    """Three checkpoints of the ResNet-18-sized network: its initialization moved twice
+    along random directions of relative size 1e-2 (a run's worth of distance)."""
+    import torch
+    import zoo_factories
+
+    folder.mkdir()
+    model = zoo_factories.resnet18()
+    g = torch.Generator().manual_seed(seed)
+    for step in (0, 10, 20):
+        torch.save(model.state_dict(), folder / f"step_{step}.pt")
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1e-2 * p.abs().mean() * torch.randn(p.shape, generator=g))
+    return str(folder)
+
+
+@pytest.mark.benchmark
+def test_twofunctor_memory_on_the_resnet18_sized_network(tmp_path) -> None:
+    """Thm 5.3 (``--against``) at 9 and 33 positions: the peak memory of the whole verify
+    command, flat in the positions."""
+    a, b = _recorded_run(tmp_path / "a", 1), _recorded_run(tmp_path / "b", 2)
+    runs = {k: verify("--model", f"{Z}:resnet18", "--run", a, "--against", b, "--layer",
+                      "classifier", "--probe", "32", "--grid", "9", "--positions", str(k))
+            for k in (9, 33)}  # fmt: skip
+    for k, r in runs.items():
+        t = r["twofunctor"]
+        print(f"\nResNet-18-sized, Thm 5.3 at {k} positions: residual max {t['max_residual']:.3g}"
+              f", median {t['median_residual']:.3g}; {sum(r['seconds'].values()):.0f} s, peak "
+              f"{r['peak_mb']:.0f} MB ({r['peak_mb'] * 2**20 / (8 * r['coordinates']):.1f} "
+              "theta)")  # fmt: skip
+    print(f"peak memory, 33 / 9 positions: {runs[33]['peak_mb'] / runs[9]['peak_mb']:.2f}x")

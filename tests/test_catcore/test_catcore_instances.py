@@ -230,3 +230,24 @@ def test_vect_isomorphisms_and_their_defect():
     near = np.array([[1.0, 0.0], [0.0, 1e-12]])
     assert not VectR.is_iso(VectR.morphism(near))
     assert VectR.iso_defect(VectR.morphism(near))["singular_values"] == [1.0, 1e-12]
+
+
+def test_arclength_of_a_polygon_from_its_corners_alone():
+    """Positions at equal arc length on a polygon with unevenly timed corners, against a
+    brute-force walk along its edges: ``fine=2`` (the corners only) is exact, and equals
+    the fine grid's answer."""
+    from catcore.instances.reparametrization import arclength_chords, by_arclength
+
+    corners = np.array([[0.0, 0.0, 0.0], [3.0, 0.0, 0.0], [3.0, 4.0, 0.0], [3.0, 4.0, 12.0]])
+    path = Paths(3).through(corners, [0.0, 0.1, 0.5, 2.0])
+    edges = np.linalg.norm(np.diff(corners, axis=0), axis=1)  # 3, 4, 12
+    cum = np.concatenate([[0.0], np.cumsum(edges)])
+    want = []
+    for length in np.linspace(0.0, cum[-1], 9):
+        k = min(int(np.searchsorted(cum, length, side="right")) - 1, len(edges) - 1)
+        want.append(corners[k] + (length - cum[k]) / edges[k] * (corners[k + 1] - corners[k]))
+    lo, hi, w, total = arclength_chords(path, 9, fine=2)
+    assert total == pytest.approx(19.0)
+    walked = path.normalized(lo) + w[:, None] * (path.normalized(hi) - path.normalized(lo))
+    np.testing.assert_allclose(walked, np.array(want), atol=1e-12)
+    np.testing.assert_allclose(by_arclength(path, 9), np.array(want), atol=1e-9)

@@ -160,3 +160,50 @@ def test_hugging_face_models(catcore, model, data, random):
     assert all("Attention" in type(modules[n]).__name__ for n in others), others
     if model in ("hf_bert", "hf_vit"):  # attention_probs_dropout_prob > 0 in their configs
         assert others
+
+
+# -- Thm 5.3: --against a second recorded run -------------------------------------------------
+
+
+def _run(folder: Path, seeds: tuple[int, ...], steps: tuple[int, ...]) -> str:
+    """Checkpoints of mlp8 under ``seeds`` saved at ``steps``: a polygonal run."""
+    folder.mkdir()
+    fac = factories()
+    for seed, step in zip(seeds, steps):
+        torch.manual_seed(seed)
+        torch.save(fac.mlp8().state_dict(), folder / f"step_{step}.pt")
+    return str(folder)
+
+
+def _against(catcore, run: str, other: str, *extra: str) -> tuple[int, dict]:
+    status, out, _ = catcore("--model", f"{F}:mlp8", "--run", run, "--against", other,
+                             "--json", *extra)  # fmt: skip
+    return status, json.loads(out)["twofunctor"]
+
+
+def test_the_same_polygon_at_other_times_is_exactly_affine_by_arclength(catcore, tmp_path):
+    """The same checkpoints recorded at steps 0, 10, 20 and 0, 1, 20: one path,
+    reparametrized. By arc length every position meets itself (A = I, residual 0); by
+    time the positions differ and so do the representations."""
+    run = _run(tmp_path / "a", (1, 2, 3), (0, 10, 20))
+    other = _run(tmp_path / "b", (1, 2, 3), (0, 1, 20))
+    status, r = _against(catcore, run, other)
+    assert status == 0 and r["max_residual"] < 1e-9 and len(r["residuals"]) == 17
+    _, by_time = _against(catcore, run, other, "--align", "time", "--positions", "5")
+    assert by_time["max_residual"] > 1e-3 and len(by_time["residuals"]) == 5
+
+
+def test_a_run_elsewhere_is_not_affinely_related(catcore, tmp_path):
+    run = _run(tmp_path / "a", (1, 2, 3), (0, 10, 20))
+    other = _run(tmp_path / "b", (4, 5, 6), (0, 10, 20))
+    status, r = _against(catcore, run, other)
+    assert status == 0 and r["max_residual"] > 1e-3 and r["width"] == 8
+
+
+def test_against_needs_a_run_and_enough_probe_samples(catcore, tmp_path):
+    run = _run(tmp_path / "a", (1, 2), (0, 10))
+    status, _, err = catcore("--model", f"{F}:mlp8", "--against", run)
+    assert status == 2 and "give the first with --run" in err
+    status, _, err = catcore("--model", f"{F}:mlp8", "--run", run, "--against", run,
+                             "--probe", "8")  # fmt: skip
+    assert status == 2 and "narrower --layer" in err and "Traceback" not in err
