@@ -30,6 +30,7 @@ from adapters.cli.user_inputs import (
     load_checkpoint,
     training_data,
 )
+from adapters.studies.persistence_study import DEFAULT_DIM
 
 
 def register(subparsers: Any) -> None:
@@ -46,8 +47,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--points", type=arguments.positive, default=2000,
                    help="landscape samples per radius (default 2000)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--dim", type=arguments.positive,
-                       help="sample a random DIM-dimensional subspace (default: full space)")
+    where.add_argument("--dim", type=arguments.positive, default=DEFAULT_DIM,
+                       help=f"sample a random DIM-dimensional subspace (default {DEFAULT_DIM})")
+    where.add_argument("--full-space", action="store_true",
+                       help="sample the full parameter space (kNN graph; costly, and close "
+                       "to a random graph there)")  # fmt: skip
     where.add_argument("--plane", action="store_true", help="a plane grid (cubical complex)")
     p.add_argument("--k", type=arguments.positive, default=10, help="kNN graph degree (default 10)")
     p.add_argument("--seed", type=arguments.seed, default=0, help="sampling seed")
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     check_runs(model, X, y, loss)
     try:
         settings = StudySettings(radii=tuple(args.radius), n_samples=args.points, k=args.k,
-                                 dim=args.dim, sampler="plane" if args.plane else "ball",
+                                 dim=None if args.full_space or args.plane else args.dim,
+                                 sampler="plane" if args.plane else "ball",
                                  seed=args.seed)  # fmt: skip
         engine = Engine(model, X, y, loss)
     except ValueError as exc:  # bad radii, a model with running statistics, ...
@@ -110,7 +115,7 @@ def _result(args, settings, what, found) -> dict[str, Any]:
     return {
         "checkpoint": args.checkpoint, "model": args.model, "data": what,
         "settings": {"radii": list(settings.radii), "points": args.points, "k": args.k,
-                     "dim": args.dim, "plane": args.plane, "seed": args.seed,
+                     "dim": settings.dim, "plane": args.plane, "seed": args.seed,
                      "complex": complex_, "samples": args.samples},
         "landscapes": [{"radius": r, "v_min": L.v_min, "v_max": L.v_max,
                         "v_center": L.v_center, "classes": _counts(L.diagrams),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from adapters.studies.persistence_study import DEFAULT_DIM
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -26,7 +28,7 @@ class Plan:
     limits_epochs: int
     limits_probe: int = 64
     transfer_repeats: int = 1
-    persistence_dim: int | None = None
+    persistence_dim: int | None = DEFAULT_DIM
     federated_rounds: int = 10
     federated_local_steps: int = 20
     functor_cases: tuple[str, ...] = (

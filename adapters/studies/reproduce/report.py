@@ -329,8 +329,9 @@ CAPTIONS: dict[str, str] = {
     "persistence diagram": "Birth against death of each finite sublevel class: points far "
     "above the diagonal are lasting features. Essential classes (never dying) are drawn "
     "apart, in the strip above, at their birth values; the legend counts both kinds. On "
-    "a kNN flag complex of full-space samples the essential H1 classes are holes between "
-    "cliques, not loops of the landscape (docs/persistence.md, Which complex).",
+    "a kNN flag complex (samples in more than 3 dimensions, as the study's 8-D ones) the "
+    "essential H1 classes are holes between cliques, not loops of the landscape "
+    "(docs/persistence.md, Which complex).",
     "federated averaging": "Left: test accuracy of the server model per round (federated "
     "averaging over label-skewed clients) against centralized training with the same steps "
     "per round. Right: how far the averaged model's representation is from the weighted "
