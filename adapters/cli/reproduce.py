@@ -46,11 +46,11 @@ def build_executor(name: str, workers: int | None, ray_address: str | None) -> A
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="run the paper's studies end to end on digits",
-                       description="Run the paper's studies on digits (full plan: about 15 min "
-                                   "on 2 cores; --quick about 3.5 min).")
+                       description="Run the paper's studies on digits (full plan: about 11 min "
+                                   "on 2 cores; --quick about 3 min).")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="small sizes: about 3.5 min on 2 cores")
-    size.add_argument("--tiny", action="store_true", help="smoke-test sizes: about 20 s")
+    size.add_argument("--quick", action="store_true", help="small sizes: about 3 min on 2 cores")
+    size.add_argument("--tiny", action="store_true", help="smoke-test sizes: about 25 s")
     p.add_argument("--out", type=arguments.folder, default="catcore-results",
                    help="output folder (default: %(default)s)")  # fmt: skip
     p.add_argument("--seed", type=arguments.seed, default=0,

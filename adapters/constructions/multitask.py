@@ -231,7 +231,8 @@ class ProbeResult:
     form. ``defect``: catcore's defect data (singular values of the comparison map,
     principal angles between the image cone and the limit inside the product).
     ``certain`` is ``False`` when a sketched linearization cannot vouch for its ranks
-    (``uncertain_because`` says why); the ``verdict`` is then ``"undetermined"``.
+    (``uncertain_because`` says why); the ``verdict`` is then ``"undetermined"`` and the
+    JSON's ``preserved`` is ``null`` (the attribute keeps what the computed ranks say).
     ``linearization``: the method and, for a sketch, its widths and error bound.
     """
 
@@ -265,7 +266,7 @@ class ProbeResult:
         sv = [float(x) for x in self.defect.get("singular_values", [])]
         return {
             "verdict": self.verdict,
-            "preserved": self.preserved,
+            "preserved": self.preserved if self.certain else None,  # never a guess
             "certain": self.certain,
             "uncertain_because": self.uncertain_because,
             "rank_gap": self.rank_gap,

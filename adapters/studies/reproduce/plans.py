@@ -10,8 +10,8 @@ from adapters.studies.persistence_study import DEFAULT_DIM
 
 @dataclass(frozen=True)
 class Plan:
-    """Sizes of one reproduction. Measured on 2 CPU cores: ``quick`` about 3.5 minutes,
-    ``full`` about 15; ``tiny`` (a smoke test of the whole pipeline) about 20 seconds."""
+    """Sizes of one reproduction. Measured on 2 CPU cores: ``quick`` about 3 minutes,
+    ``full`` about 11; ``tiny`` (a smoke test of the whole pipeline) about 25 seconds."""
 
     name: str
     law_examples: int

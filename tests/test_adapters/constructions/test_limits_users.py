@@ -125,7 +125,7 @@ def test_a_sketch_that_cannot_vouch_for_its_ranks_says_undetermined():
     narrow = limit_preservation_probe(model, X400, method="sketch", columns=100)
     assert narrow.verdict == "undetermined" and "too narrow" in narrow.uncertain_because
     d = narrow.to_dict()
-    assert d["certain"] is False and d["verdict"] == "undetermined"
+    assert d["certain"] is False and d["verdict"] == "undetermined" and d["preserved"] is None
     # a bound that holds, but a rank cut (tol 1e-3) in the middle of the spectrum
     blurred = limit_preservation_probe(model, X400, method="sketch", columns=1200, tol=1e-3)
     assert blurred.verdict == "undetermined"
