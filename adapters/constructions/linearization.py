@@ -14,10 +14,9 @@ statistics and is given no policy is refused. Dropout is always off (eval mode).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -52,9 +51,8 @@ class Linearization:
     float64 (numeric) or Fraction objects (exact); missing pairs are zero. ``deps[r]`` is
     the set of blocks readout ``r`` depends on; ``rows``/``cols`` give the sizes (``cols``:
     the sketch's columns for a sketched block). ``parameters``: the parameter count of each
-    block. ``method``: ``"dense"``, ``"sketch"`` or ``"exact"``; ``sketch``: per sketched
-    block, its width and the numerical rank found (see
-    :mod:`~adapters.constructions.jacobian_sketch`).
+    block. ``method``: ``"dense"``, ``"sketch"`` or ``"exact"``; ``sketch``: the width of
+    each sketched block (see :mod:`~adapters.constructions.jacobian_sketch`).
     """
 
     readouts: tuple[str, ...]
@@ -66,7 +64,7 @@ class Linearization:
     exact: bool
     parameters: Mapping[str, int]
     method: str
-    sketch: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    sketch: Mapping[str, int] = field(default_factory=dict)
 
     def readouts_of(self, S: frozenset[str]) -> list[str]:
         """Readouts that depend on blocks of ``S`` only."""
